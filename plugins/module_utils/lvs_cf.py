@@ -195,6 +195,7 @@ def _escape(text):
     return re.sub(r'(?<!\\)"', '\\"', text)
 
 
+ADDRESS_DEVICE = _AddressDevice()
 PORT = _Int(1, 65535)
 BOOL = _Bool()
 SECONDS = _Int(0, 2678400)
@@ -214,7 +215,7 @@ GLOBAL_KEYS = (
     ('keepalive', _Int(1, 86400)),
     ('deadtime', _Int(1, 86400)),
     ('network', _Choice('direct', 'nat', 'tunnel')),
-    ('nat_router', _AddressDevice()),
+    ('nat_router', ADDRESS_DEVICE),
     ('nat_nmask', _Netmask()),
     ('reservation_conflict_action', _Choice('preempt', 'nopreempt')),
     ('debug_level', _Word()),
@@ -502,10 +503,12 @@ NETWORK = dict((v, k) for k, v in FORWARDING.items())
 # nanny's defaults (piranha GUI): timeout 6 s, reentry 15 s
 DEFAULT_TIMEOUT = 6
 DEFAULT_REENTRY = 15
-# Global keys carried as director_piranha_* variables (the rest go to director_piranha_globals).
-DIRECTOR_KEYS = ('primary', 'backup')
-# global keys that have a place in the generic director settings (director_peers...)
-KEEPALIVED_MAPPED = ('service', 'backup_active', 'heartbeat', 'keepalive', 'syncdaemon', 'syncd_iface', 'syncd_id')
+# Global keys with a director role variable of their own (the rest go to director_piranha_globals).
+PIRANHA_MAPPED = ('serial_no', 'network', 'primary', 'backup', 'keepalive', 'syncdaemon', 'syncd_iface', 'syncd_id',
+                  'tcp_timeout', 'tcpfin_timeout', 'udp_timeout')
+# Piranha-only keys whose loss under keepalived changes nothing a user would miss.
+PIRANHA_ONLY_HARMLESS = ('service', 'backup_active', 'heartbeat', 'heartbeat_port', 'deadtime', 'debug_level',
+                         'rsh_command', 'nat_router')
 _HTTP_SEND_RE = re.compile(r'^(GET|HEAD) (\S+) HTTP/1\.[01](?:\\r)?\\n(.*)$', re.S)
 _HOST_HEADER_RE = re.compile(r'(?:^|\\n)Host: ([^\\\s]+)', re.I)
 _HTTP_EXPECT_RE = re.compile(r'^\^?HTTP(?:/1(?:\.[01x]|\\\.\[01\])?)? ?([1-5][0-9][0-9])?')
@@ -742,47 +745,74 @@ def to_model(doc, hostvars=None):
 
     expand_services(services, hostvars or {}, {})   # raises ClusterModelError on a bad conversion
 
+    director, hosts = _director_settings(glob, devices, netmasks, inventory, warnings)
+    return {'lvs_virtual_services': services, 'director': director, 'director_hosts': hosts,
+            'warnings': warnings}
+
+
+def _director_settings(glob, devices, netmasks, inventory, warnings):
+    """Director role variables from the global section (docs/piranha.md has the table).
+
+    Returns (group variables, {director: host variables}). Keys the keepalived backend
+    has a variable for are mapped to it; the piranha backend renders lvs.cf from the
+    same variables, plus director_piranha_globals for the piranha-only keys.
+    """
     director = {}
-    for key in DIRECTOR_KEYS:
-        if key in glob:
-            director['director_piranha_%s' % key] = glob[key]
-    rest = dict((k, v) for k, v in glob.items()
-                if k not in DIRECTOR_KEYS and k not in ('serial_no', 'network', 'nat_router'))
-    if 'nat_router' in glob:
-        rest['nat_router'] = '%s %s' % (glob['nat_router']['address'], glob['nat_router'].get('device') or '')
-        rest['nat_router'] = rest['nat_router'].strip()
-    if rest:
-        director['director_piranha_globals'] = rest
     if len(devices) > 1:
-        warnings.append('virtual servers put their VIPs on several devices %s; director_piranha_vip_interface '
-                        'is one device: %s chosen' % (sorted(devices), sorted(devices)[0]))
+        warnings.append('virtual servers put their VIPs on several devices %s; director_interface is one '
+                        'device: %s chosen' % (sorted(devices), sorted(devices)[0]))
     if devices:
-        director['director_piranha_vip_interface'] = sorted(devices)[0]
+        director['director_interface'] = sorted(devices)[0]
     if len(netmasks) > 1:
-        warnings.append('virtual servers use several vip_nmask values %s; director_piranha_vip_netmask is one '
-                        'value: %s chosen' % (sorted(netmasks), sorted(netmasks)[0]))
+        warnings.append('virtual servers use several vip_nmask values %s; director_vip_prefix is one value: '
+                        '%s chosen' % (sorted(netmasks), sorted(netmasks)[0]))
     if netmasks:
-        director['director_piranha_vip_netmask'] = sorted(netmasks)[0]
-    # generic director settings for the keepalived backend (see docs/piranha.md)
-    peers = [glob[k] for k in ('primary', 'backup') if k in glob]
-    if peers:
-        director['director_peers'] = peers
+        director['director_vip_prefix'] = ipaddress.IPv4Network('0.0.0.0/%s' % sorted(netmasks)[0]).prefixlen
+    if 'keepalive' in glob:
+        director['director_vrrp_advert_int'] = glob['keepalive']
+    director['director_sync_daemon'] = bool(glob.get('syncdaemon', False))
     if glob.get('syncdaemon'):
-        director['director_sync_daemon'] = True
         if 'syncd_iface' in glob:
             director['director_sync_daemon_interface'] = glob['syncd_iface']
         if 'syncd_id' in glob:
             director['director_sync_daemon_id'] = glob['syncd_id']
-    if 'keepalive' in glob:
-        director['director_advert_int'] = glob['keepalive']
-    piranha_only = sorted(k for k in rest if k not in KEEPALIVED_MAPPED)
+    timeouts = dict((name, glob['%s_timeout' % name]) for name in ('tcp', 'tcpfin', 'udp')
+                    if '%s_timeout' % name in glob)
+    if timeouts:
+        director['director_lvs_timeouts'] = timeouts
+    for key in ('primary', 'backup'):
+        if key in glob:
+            director['director_piranha_%s' % key] = glob[key]
+    rest = {}
+    for key, value in glob.items():
+        if key in PIRANHA_MAPPED:
+            continue
+        if key in ('nat_router',):
+            value = ADDRESS_DEVICE.render(value)
+        rest[key] = value
+    if rest:
+        director['director_piranha_globals'] = rest
+
+    piranha_only = sorted(k for k in rest if k not in PIRANHA_ONLY_HARMLESS)
     if piranha_only:
         warnings.append('global keys %s have no keepalived equivalent: they are kept in director_piranha_globals, '
                         'which only the piranha backend reads' % ', '.join(piranha_only))
-    if glob.get('backup_active') is False and 'backup' in glob:
-        warnings.append('backup_active = 0: the backup director %s was not taking over; director_peers lists it '
-                        'anyway' % glob['backup'])
-    return {'lvs_virtual_services': services, 'director': director, 'warnings': warnings}
+    if 'nat_router' in glob:
+        warnings.append('nat_router %s: the real servers\' gateway address is not a service VIP; with keepalived, '
+                        'add it as a VRRP address yourself' % ADDRESS_DEVICE.render(glob['nat_router']))
+    if 'deadtime' in glob and 'keepalive' in glob and glob['deadtime'] != 3 * glob['keepalive']:
+        warnings.append('deadtime %d: VRRP declares the master dead after about 3 x director_vrrp_advert_int '
+                        '(%d s), not after deadtime' % (glob['deadtime'], 3 * glob['keepalive']))
+    if glob.get('backup_active') is False:
+        warnings.append('backup_active = 0: the backup director did not take over; with keepalived both '
+                        'directors of director_group do')
+
+    hosts = {}
+    for key, priority in (('primary', 150), ('backup', 100)):
+        if key in glob:
+            name = inventory.get(glob[key], glob[key])
+            hosts[name] = {'director_address': glob[key], 'director_priority': priority}
+    return director, hosts
 
 
 def parse_to_model(text, hostvars=None):
@@ -851,14 +881,19 @@ def from_model(services, settings=None):
     interface = settings.pop('vip_interface', None) or 'eth0'
     if not re.match(r'^[A-Za-z0-9_.@-]{1,15}$', str(interface)):
         errors.append((None, interface, 'settings.vip_interface: %r is not an interface name' % (interface,)))
-    netmask = _setting_value('vip_netmask', _Netmask(), settings.pop('vip_netmask', None) or '255.255.255.255',
-                             errors)
+    netmask = settings.pop('vip_netmask', None) or '255.255.255.255'
+    if isinstance(netmask, int) and not isinstance(netmask, bool) or re.match(r'^/?[0-9]{1,2}$', str(netmask)):
+        # a prefix length (director_vip_prefix)
+        prefix = int(str(netmask).lstrip('/'))
+        if 0 <= prefix <= 32:
+            netmask = str(ipaddress.IPv4Network('0.0.0.0/%d' % prefix).netmask)
+    netmask = _setting_value('vip_netmask', _Netmask(), netmask, errors)
     forwarding = set(s['forwarding'] for s in services)
     if len(forwarding) > 1:
         errors.append((None, '', 'lvs.cf has one network for all virtual servers but the services use forwarding %s'
                        % ', '.join(sorted(forwarding))))
     glob = {'serial_no': 1, 'service': 'lvs', 'backup_active': True, 'heartbeat': True,
-            'heartbeat_port': 539, 'keepalive': 6, 'deadtime': 18,
+            'heartbeat_port': 539, 'keepalive': 6,
             'network': NETWORK[forwarding.pop()] if len(forwarding) == 1 else 'direct'}
     for key, value in settings.items():
         if value is None:
@@ -868,6 +903,8 @@ def from_model(services, settings=None):
                            % (key, ', '.join(ORDER['global']))))
             continue
         glob[key] = _setting_value(key, SCHEMAS['global'][key], value, errors)
+    if 'deadtime' not in glob and isinstance(glob.get('keepalive'), int):
+        glob['deadtime'] = 3 * glob['keepalive']    # piranha's default ratio (6 s / 18 s)
     for key in ('primary', 'backup'):
         if not glob.get(key):
             errors.append((None, key, 'settings.%s (the %s director address) is required' % (key, key)))
