@@ -264,8 +264,9 @@ def ipt_parse(text, family):
             exists = True
         elif line == '-A PREROUTING -j %s' % IPT_CHAIN:
             jumps += 1
-        elif line.startswith('-A ') and ('-j %s' % IPT_CHAIN) in line.split(' ', 2)[-1]:
-            foreign += 1      # a jump to our chain with conditions: not ours
+        elif line.startswith('-A ') and line.endswith(' -j %s' % IPT_CHAIN) \
+                and not line.startswith('-A %s ' % IPT_CHAIN):
+            pass    # someone else's conditional jump to our chain: not ours to touch
         else:
             match = _IPT_RULE_RE.match(line)
             if match:
