@@ -871,8 +871,9 @@ def from_model(services, settings=None):
     """Render the expanded model (``lvs.cluster.lvs_services``) as an lvs.cf document.
 
     *settings*: ``primary``, ``backup`` (required), ``vip_interface`` (default eth0),
-    ``vip_netmask`` (default 255.255.255.255), ``serial_no`` and any other global lvs.cf
-    key (``heartbeat_port``, ``keepalive``, ``syncdaemon``...), checked by the grammar.
+    ``vip_netmask`` (default 255.255.255.255, or a prefix length), ``lvs_timeouts``
+    (``{tcp, tcpfin, udp}``), ``serial_no`` and any other global lvs.cf key
+    (``heartbeat_port``, ``keepalive``, ``syncdaemon``...), checked by the grammar.
     Returns ``(doc, warnings)``. Raises LvsCfError for what lvs.cf cannot express
     without changing behaviour (IPv6, SCTP, mixed forwarding, schedulers piranha lacks).
     """
@@ -888,6 +889,13 @@ def from_model(services, settings=None):
         if 0 <= prefix <= 32:
             netmask = str(ipaddress.IPv4Network('0.0.0.0/%d' % prefix).netmask)
     netmask = _setting_value('vip_netmask', _Netmask(), netmask, errors)
+    timeouts = settings.pop('lvs_timeouts', None) or {}
+    if not isinstance(timeouts, dict) or set(timeouts) - set(('tcp', 'tcpfin', 'udp')):
+        errors.append((None, timeouts, 'settings.lvs_timeouts: %r must be a mapping with keys tcp, tcpfin, udp'
+                       % (timeouts,)))
+    else:
+        for name, value in timeouts.items():
+            settings.setdefault('%s_timeout' % name, value)
     forwarding = set(s['forwarding'] for s in services)
     if len(forwarding) > 1:
         errors.append((None, '', 'lvs.cf has one network for all virtual servers but the services use forwarding %s'

@@ -351,3 +351,12 @@ def test_plan_bumps_serial_and_says_what_changed():
 def test_plan_replaces_an_unreadable_file():
     result = lvs_cf.plan(expand_services(MODEL, HOSTVARS), SETTINGS, 'virtual x {\n')
     assert (result['serial_no'], result['change']) == (1, 'globals')
+
+
+def test_lvs_timeouts_setting():
+    doc, _w = lvs_cf.from_model(expand_services(MODEL, HOSTVARS),
+                                dict(SETTINGS, lvs_timeouts={'tcp': 900, 'udp': 60}))
+    assert (doc['globals']['tcp_timeout'], doc['globals']['udp_timeout']) == (900, 60)
+    assert 'tcpfin_timeout' not in doc['globals']
+    with pytest.raises(lvs_cf.LvsCfError, match=r'settings\.lvs_timeouts'):
+        lvs_cf.from_model(expand_services(MODEL, HOSTVARS), dict(SETTINGS, lvs_timeouts={'sctp': 1}))
