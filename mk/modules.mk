@@ -1,0 +1,23 @@
+# IPVS and firewall-mark modules (issue 4): ipvs_service, ipvs_real_server, ipvs_info,
+# ipvs_sync_daemon, fwmark.
+#
+#   make modules-units      their unit tests (part of `make units`)
+#   make modules-nft-test   fwmark on the real host kernel in network namespaces
+#                           (nftables, iptables-legacy, iptables-nft; root; ~5 s;
+#                           part of `make units` too, skipped there when not root)
+#   make modules-lab-test   molecule/ipvs_modules on the UML lab's directors (real IPVS)
+#   make modules-bench      benchmarks/ipvs_service_bench.py on a lab director
+
+MODULES_UNIT_TESTS := tests/unit/plugins/module_utils/test_ipvs.py \
+  tests/unit/plugins/module_utils/test_fwmark.py tests/unit/plugins/modules
+MODULES_PYTEST := python -m pytest -q -p no:cacheprovider
+
+.PHONY: modules-units modules-nft-test modules-lab-test modules-bench
+modules-units: venv collection
+	$(MODULES_PYTEST) $(MODULES_UNIT_TESTS) --deselect tests/unit/plugins/modules/test_fwmark_netns.py
+
+modules-nft-test: venv collection
+	@command -v ip >/dev/null && command -v nft >/dev/null || scripts/install-deps.sh
+	@dpkg-query -W -f='$${Status}' nftables 2>/dev/null | grep -q "install ok installed" \
+	  || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables >/dev/null; }
+	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_fwmark_netns.py
