@@ -21,7 +21,7 @@ description:
     C(iptables-restore --noflush) (per address family).
   - Rules in that table or chain that are not wanted are removed (O(purge)).
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 requirements:
   - nft (package C(nftables)) or iptables-save/iptables-restore (package C(iptables))
 attributes:

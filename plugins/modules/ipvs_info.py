@@ -17,7 +17,7 @@ description:
     table (C(ipvsadm -Lnc)) and the sync daemons.
   - Meant for assertions in playbooks and tests, and for reports.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 requirements:
   - ipvsadm (the C(ipvsadm) package) on the target
   - a kernel with IPVS (C(ip_vs) module)

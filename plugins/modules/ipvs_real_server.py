@@ -19,7 +19,7 @@ description:
   - One C(ipvsadm -Sn) read and at most one C(ipvsadm -R) write per call (plus one
     C(ipvsadm -Ln) per poll while waiting for a drain).
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 requirements:
   - ipvsadm (the C(ipvsadm) package) on the target
   - a kernel with IPVS (C(ip_vs) module)

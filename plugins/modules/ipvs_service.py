@@ -19,7 +19,7 @@ description:
     the C(lvs.cluster.lvs_services) filter can be passed whole as O(service).
   - Kernels without IPVS fail with C(IPVS is not available in this kernel (load ip_vs)).
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 requirements:
   - ipvsadm (the C(ipvsadm) package) on the target
   - a kernel with IPVS (C(ip_vs) module)
@@ -142,8 +142,8 @@ options:
     default: present
 notes:
   - C(ipvsadm -R) applies its lines one by one; should the kernel refuse a line in the middle
-    (it should not: everything is validated first), the lines before it stay applied and the
-    module fails naming the error.
+    (it should not, as everything is validated first), the lines before it stay applied and
+    the module fails naming the error.
   - Tested on Debian 12 (ipvsadm 1.31, Linux 6.1).
 seealso:
   - module: lvs.cluster.ipvs_real_server

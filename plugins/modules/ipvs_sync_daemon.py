@@ -16,7 +16,7 @@ description:
     connections when it takes over.
   - A running daemon with another interface or syncid is stopped and started again.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 requirements:
   - ipvsadm (the C(ipvsadm) package) on the target
   - a kernel with IPVS (C(ip_vs) module)
