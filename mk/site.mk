@@ -1,0 +1,35 @@
+# End to end (issue 7): the whole cluster on the UML lab, its demo, its scenario, figures.
+#
+#   make lab              from a fresh machine: lab up, site.yml, a short demonstration
+#   make site-converge    site.yml on the running lab (again)
+#   make site-demo        the demonstration only
+#   make site-test        molecule test -s site (the end-to-end proofs; also in lab-test)
+#   make site-bench       figures: failover gaps, health-check reaction, LVS vs mod_proxy
+#                         throughput, site.yml first/second run (benchmarks/site_bench.sh)
+SITE_INVENTORY ?= inventories/lab
+
+# After the lab's own scenario and the other lab scenarios: the end-to-end proofs.
+LAB_TEST_SCENARIOS += site
+
+.PHONY: lab site-prepare site-converge site-demo site-test site-bench
+lab: venv collection
+	$(MAKE) lab-up
+	$(MAKE) site-converge
+	$(MAKE) site-demo
+
+site-prepare: venv collection
+	ansible-playbook -i $(SITE_INVENTORY) molecule/site/prepare.yml
+
+site-converge: site-prepare
+	ansible-playbook -i $(SITE_INVENTORY) site.yml
+
+site-demo: venv collection
+	@mkdir -p build
+	ansible-playbook -i $(SITE_INVENTORY) molecule/site/demo.yml >/dev/null
+	@cat build/site-demo.txt
+
+site-test: venv collection
+	molecule test -s site
+
+site-bench: venv collection
+	benchmarks/site_bench.sh
