@@ -139,10 +139,10 @@ dump:
     table inet lvs_fwmark
     delete table inet lvs_fwmark
     table inet lvs_fwmark {
-    	chain prerouting {
-    		type filter hook prerouting priority mangle; policy accept;
-    		ip daddr 198.51.100.100 tcp dport { 80, 443 } meta mark set 0x00000001
-    	}
+      chain prerouting {
+        type filter hook prerouting priority mangle; policy accept;
+        ip daddr 198.51.100.100 tcp dport { 80, 443 } meta mark set 0x00000001
+      }
     }
 commands:
   description: The input given to C(nft -f) or C(iptables-restore --noflush) (would be, in check mode).

@@ -164,8 +164,8 @@ def test_list_rejects_garbage():
 
 # -- from the cluster model -------------------------------------------------------------
 
-HOSTVARS = {'rs1': {'ansible_host': '198.51.100.21'}, 'rs2': {'ansible_host': '198.51.100.22',
-                                                                 'real_server_weight': 3}}
+HOSTVARS = {'rs1': {'ansible_host': '198.51.100.21'},
+            'rs2': {'ansible_host': '198.51.100.22', 'real_server_weight': 3}}
 GROUPS = {'web': ['rs1', 'rs2']}
 
 
@@ -253,8 +253,8 @@ BAD = [
      'svc.real_servers[0].weight', '-1'),
     ({'vip': '198.51.100.80', 'ports': [80], 'real_servers': [{'address': '198.51.100.21', 'weight': 65536}]},
      'svc.real_servers[0].weight', '65536'),
-    ({'vip': '198.51.100.80', 'ports': [80], 'real_servers': [{'address': '198.51.100.21'},
-                                                               {'address': '198.51.100.21'}]},
+    ({'vip': '198.51.100.80', 'ports': [80],
+      'real_servers': [{'address': '198.51.100.21'}, {'address': '198.51.100.21'}]},
      'svc.real_servers[1].address', '198.51.100.21'),
     ({'vip': '198.51.100.80', 'ports': [80], 'real_servers': [{'address': '2001:db8::21'}]},
      'svc.real_servers[0].address', '2001:db8::21'),

@@ -35,7 +35,7 @@ CLIENT_IP, ROUTER_IP, VIP = '198.51.100.193', '198.51.100.194', '198.51.100.200'
 
 
 def sh(*cmd, check=True, data=None):
-    proc = subprocess.run(list(cmd), input=data, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(list(cmd), input=data, capture_output=True, text=True, timeout=60, check=False)
     if check and proc.returncode != 0:
         raise AssertionError('%s: rc=%d %s' % (' '.join(cmd), proc.returncode, proc.stderr))
     return proc
@@ -72,7 +72,7 @@ def run(ns, args, check_mode=False, diff=False):
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     proc = subprocess.run(['ip', 'netns', 'exec', ns['director'], sys.executable, '-m',
                            'ansible_collections.lvs.cluster.plugins.modules.fwmark', str(path)],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.stdout, proc.stderr
     return json.loads(proc.stdout)
 

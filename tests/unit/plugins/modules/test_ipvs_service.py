@@ -113,8 +113,8 @@ BAD_ARGS = [
     ({'fwmark': 0}, 'ipvs_service.fwmark'),
     ({'vip': '198.51.100.80', 'port': 80, 'real_servers': [{'address': '198.51.100.21', 'weight': 70000}]},
      'ipvs_service.real_servers[0].weight'),
-    ({'vip': '198.51.100.80', 'port': 80, 'real_servers': [{'address': '198.51.100.21'},
-                                                            {'address': '198.51.100.21'}]},
+    ({'vip': '198.51.100.80', 'port': 80,
+      'real_servers': [{'address': '198.51.100.21'}, {'address': '198.51.100.21'}]},
      'ipvs_service.real_servers[1].address'),
     ({'vip': '198.51.100.80', 'port': 80, 'real_servers': [{'address': '2001:db8::1'}]},
      'ipvs_service.real_servers[0].address'),
@@ -177,7 +177,7 @@ def test_real_ipvsadm_on_a_kernel_without_ipvs(tmp_path):
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'build', 'collections'))
     env = dict(os.environ, PYTHONPATH=root)
     proc = subprocess.run([sys.executable, '-m', 'ansible_collections.lvs.cluster.plugins.modules.ipvs_service',
-                           str(args)], capture_output=True, text=True, env=env, timeout=60)
+                           str(args)], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.stdout, proc.stderr
     result = json.loads(proc.stdout)
     assert result['failed'] is True
