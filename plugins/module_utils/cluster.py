@@ -144,6 +144,10 @@ def normalise_netmask(field, value, family):
 
 def _hostvar(hostvars, host, name, default=None):
     try:
+        # Ansible's HostVars raises its own undefined-variable error (not KeyError)
+        # for a host that is not in the inventory: ask first.
+        if host not in hostvars:
+            return default
         return hostvars[host].get(name, default)
     except (KeyError, AttributeError, TypeError):
         return default

@@ -234,3 +234,19 @@ def test_expand_service_alone_without_inventory():
     assert svc['real_servers'][0]['address'] == '198.51.100.21'
     with pytest.raises(ClusterModelError, match=r"real_servers\[0\]: 'web1' has no address"):
         expand_service(0, {'name': 'x', 'vip': '198.51.100.80', 'ports': [80], 'real_servers': ['web1']})
+
+
+class _StrictHostVars(dict):
+    """Like Ansible's HostVars: a missing host is not a KeyError but an undefined error."""
+
+    def __getitem__(self, host):
+        if host not in self:
+            raise RuntimeError("hostvars['%s'] is undefined" % host)
+        return dict.__getitem__(self, host)
+
+
+def test_member_not_in_inventory_names_the_field():
+    hostvars = _StrictHostVars({'rs1': {'ansible_host': '198.51.100.21'}})
+    with pytest.raises(ClusterModelError, match=r"lvs_virtual_services\[www\]\.real_servers\[1\]: 'ghost' has no address"):
+        expand_services([{'name': 'www', 'vip': '198.51.100.100', 'ports': [80], 'real_servers': ['rs1', 'ghost']}],
+                        hostvars, {'all': ['rs1']})
