@@ -33,3 +33,16 @@ site-test: venv collection
 
 site-bench: venv collection
 	benchmarks/site_bench.sh
+
+# Execution environment for AWX/AAP: the collection tarball and ansible-builder's build
+# context (`ansible-builder create`, validates execution-environment.yml). Building the
+# image needs the base image from a registry, which this machine cannot reach.
+EE_VENV := $(TOP)/build/ee-venv
+.PHONY: site-ee
+site-ee: venv
+	mkdir -p build/ee
+	ansible-galaxy collection build --force --output-path build/ee .
+	mv -f build/ee/lvs-cluster-$$(awk '/^version:/{print $$2}' galaxy.yml).tar.gz build/ee/lvs-cluster.tar.gz
+	test -x $(EE_VENV)/bin/ansible-builder || { python3 -m venv $(EE_VENV) && $(EE_VENV)/bin/pip install -q --disable-pip-version-check 'ansible-builder>=3.1,<4'; }
+	$(EE_VENV)/bin/ansible-builder create -f execution-environment.yml --context build/ee/context --output-filename Containerfile
+	@echo "site-ee: build context in build/ee/context (ansible-builder build --context build/ee/context ... where the base image can be pulled)"
