@@ -673,7 +673,10 @@ def to_model(doc, hostvars=None):
             warnings.append('%s: pmask %s without persistent has no effect: not converted' % (where, opts['pmask']))
         service['forwarding'] = forwarding
         if opts.get('quiesce_server'):
-            service['inhibit_on_failure'] = True
+            # Red Hat's piranha docs: quiesce resets the least-connection counts when a real server
+            # comes back online. Not keepalived's inhibit_on_failure (weight 0 while failed).
+            warnings.append('%s: quiesce_server = 1 (reset the least-connection counts when a real server '
+                            'comes back) has no model field: not converted' % where)
         if opts.get('sorry_server'):
             service['sorry_server'] = {'address': opts['sorry_server'], 'port': ports[0]}
         if opts.get('reentry', DEFAULT_REENTRY) != DEFAULT_REENTRY:
@@ -942,7 +945,7 @@ def from_model(services, settings=None):
             warnings.append('%s.health_check.port %d: every port of the service gets a connection check'
                             % (where, svc['health_check']['port']))
         for field, default in (('quorum', 1), ('hysteresis', 0), ('alpha', False), ('omega', False),
-                               ('ops', False), ('delay_loop', 6)):
+                               ('ops', False), ('delay_loop', 6), ('inhibit_on_failure', False)):
             if svc[field] != default:
                 warnings.append('%s.%s %r has no lvs.cf equivalent: not rendered' % (where, field, svc[field]))
         for field, default in (('retry', 1), ('delay_before_retry', 1)):
@@ -972,7 +975,7 @@ def from_model(services, settings=None):
             opts.update(_check_options(svc, port, where, warnings))
             opts['reentry'] = DEFAULT_REENTRY
             opts['load_monitor'] = 'none'
-            opts['quiesce_server'] = svc['inhibit_on_failure']
+            opts['quiesce_server'] = False
             servers = []
             for member in svc['real_servers']:
                 sopts = {'address': member['address'], 'active': True, 'weight': member['weight']}

@@ -86,7 +86,7 @@ def test_summary_lists_what_does_not_map(migrated):
     out, run = migrated
     summary = (out / 'MIGRATION.md').read_text()
     assert '| www | 198.51.100.100 | 80, 443 | 1 | wlc | 300 | dr | rs1, rs2, rs3 | HTTP_GET |' in summary
-    assert 'What does not map (2)' in summary and 'monitor_links' in summary
+    assert 'What does not map (3)' in summary and 'monitor_links' in summary
     assert 'expect \\"HTTP\\" accepted any matching reply' in run.stdout
 
 

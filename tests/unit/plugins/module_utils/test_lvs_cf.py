@@ -124,7 +124,7 @@ def test_department_becomes_the_model():
     assert [(m['address'], m['weight'], m['name']) for m in www['real_servers']] == [
         ('198.51.100.21', 1, 'rs1'), ('198.51.100.22', 1, 'rs2'), ('198.51.100.23', 2, 'rs3')]
     assert staff['sorry_server'] == {'address': '198.51.100.30', 'port': 80}
-    assert staff['inhibit_on_failure'] is True and staff['scheduler'] == 'rr'
+    assert staff['inhibit_on_failure'] is False and staff['scheduler'] == 'rr'
     director = result['director']
     assert director['director_piranha_primary'] == '198.51.100.11'
     assert director['director_piranha_backup'] == '198.51.100.12'
@@ -137,9 +137,10 @@ def test_department_becomes_the_model():
         '198.51.100.11': {'director_address': '198.51.100.11', 'director_priority': 150},
         '198.51.100.12': {'director_address': '198.51.100.12', 'director_priority': 100}}
     # what does not map is reported, nothing else
-    assert len(result['warnings']) == 2
-    assert 'expect "HTTP" accepted any matching reply' in result['warnings'][0]
-    assert 'monitor_links' in result['warnings'][1]
+    assert len(result['warnings']) == 3
+    assert 'virtual staffweb (line 82): quiesce_server = 1' in result['warnings'][0]
+    assert 'expect "HTTP" accepted any matching reply' in result['warnings'][1]
+    assert 'monitor_links' in result['warnings'][2]
 
 
 def test_inventory_hosts_replace_addresses():
@@ -228,7 +229,7 @@ MODEL = [
      'health_check': {'type': 'HTTP_GET', 'path': '/health', 'virtualhost': 'www.example.org'},
      'real_servers': [{'host': 'rs1'}, {'host': 'rs2', 'weight': 3}]},
     {'name': 'staffweb', 'vip': '198.51.100.101', 'ports': [80], 'scheduler': 'rr',
-     'sorry_server': {'address': '198.51.100.30'}, 'inhibit_on_failure': True,
+     'sorry_server': {'address': '198.51.100.30'},
      'real_servers': [{'address': '198.51.100.51', 'name': 'staff1'}, {'address': '198.51.100.52'}]},
 ]
 HOSTVARS = {'rs1': {'ansible_host': '198.51.100.21'}, 'rs2': {'ansible_host': '198.51.100.22'}}
@@ -246,7 +247,7 @@ def test_fwmark_service_becomes_one_block_per_port():
     assert http['expect'] == 'HTTP/1.1 200'
     assert 'send' not in https and 'expect' not in https      # nanny just connects to 443
     assert staff['address']['device'] == 'eth0:2' and staff['sorry_server'] == '198.51.100.30'
-    assert staff['quiesce_server'] is True
+    assert staff['quiesce_server'] is False
     assert doc['globals']['network'] == 'direct'
     text = lvs_cf.render(doc)
     assert lvs_cf.without_lines(lvs_cf.parse(text)) == doc
@@ -302,13 +303,15 @@ def test_what_lvs_cf_drops_is_a_warning():
     model[0]['health_check']['digest'] = 'abc'
     model[1]['health_check'] = {'type': 'SSL_GET', 'port': 80}
     model[1]['real_servers'][0]['upper_threshold'] = 100
+    model[1]['inhibit_on_failure'] = True
     _doc, warnings = lvs_cf.from_model(expand_services(model, HOSTVARS), SETTINGS)
     text = '\n'.join(warnings)
+    assert 'lvs_virtual_services[staffweb].inhibit_on_failure True has no lvs.cf equivalent' in text
     assert 'lvs_virtual_services[www].quorum 2 has no lvs.cf equivalent' in text
     assert 'health_check.digest cannot be checked by nanny' in text
     assert 'nanny cannot speak TLS' in text
     assert 'real server staff1: connection thresholds' in text
-    assert len(warnings) == 4
+    assert len(warnings) == 5
 
 
 def test_settings_from_role_variables():
