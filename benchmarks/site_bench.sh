@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Figures of the whole cluster on the running lab (make lab first). Prints a table; the
+# numbers go into docs/site.md. Not a test: nothing here passes or fails on a threshold.
+#
+#   benchmarks/site_bench.sh              everything, RUNS=3 repetitions (medians)
+#   RUNS=5 benchmarks/site_bench.sh failover throughput
+#   BENCH_FRESH=1 ...  site: first run measured on a freshly recreated lab (lab-down/up)
+#
+# Parts: site (site.yml first vs second run), failover (VIP move and client gap, stop /
+# kill -9 / freeze, via playbooks/failover_drill.yml), health (real server out/back vs
+# the health-check budget), throughput (requests/s from the client through LVS-DR vs
+# through an Apache mod_proxy balancer on a director in front of the same real servers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+export PATH="$TOP/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$TOP/build/collections"
+export ANSIBLE_FORCE_COLOR=false ANSIBLE_STDOUT_CALLBACK=default
+INV="${SITE_INVENTORY:-inventories/lab}"
+RUNS="${RUNS:-3}"
+PARTS=("${@:-site failover health throughput}")
+read -r -a PARTS <<< "${PARTS[*]}"
+OUT="$TOP/build/site-bench"
+mkdir -p "$OUT"
+KEY="$TOP/.lab/ssh/id_lab"
+SSH=(ssh -n -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5)
+addr() { ansible-inventory -i "$INV" --host "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ansible_host"])'; }
+on() { local h; h=$(addr "$1"); shift; "${SSH[@]}" "root@$h" "$@"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "n/a"} else if (NR % 2) {print a[(NR+1)/2]} else {printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}}'; }
+say() { printf '%s\n' "$*" | tee -a "$OUT/report.txt"; }
+: > "$OUT/report.txt"
+say "lvs.cluster site benchmarks, $(date -u +%FT%TZ), RUNS=$RUNS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+client=$(ansible-inventory -i "$INV" --graph lab_clients | awk -F'--' '/--[a-z]/{print $2; exit}')
+vip_static=$(ansible -i "$INV" localhost -m debug -a "msg={{ (lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first).vip }}" 2>/dev/null | awk -F'"' '/msg/{print $4}')
+
+for part in "${PARTS[@]}"; do
+case "$part" in
+site)
+  if [ "${BENCH_FRESH:-0}" = 1 ]; then
+    make -s lab-down >/dev/null && make -s lab-up >/dev/null
+    ansible-playbook -i "$INV" molecule/site/prepare.yml >/dev/null
+    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/site-first.log"; e=$(date +%s.%N)
+    first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
+  else
+    first="n/a (BENCH_FRESH=1 to measure)"
+  fi
+  : > "$OUT/site-second.txt"
+  for i in $(seq "$RUNS"); do
+    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/site-second.log"; e=$(date +%s.%N)
+    echo "$e $s" | awk '{printf "%.1f\n", $1-$2}' >> "$OUT/site-second.txt"
+    grep -E 'changed=[1-9]' "$OUT/site-second.log" && say "WARNING: second run reported changes"
+  done
+  say "site.yml first run: ${first} s; second run (changed=0): median $(median < "$OUT/site-second.txt") s of $RUNS"
+  ;;
+failover)
+  for method in stop kill freeze; do
+    : > "$OUT/fo-$method.txt"
+    for i in $(seq "$RUNS"); do
+      ansible-playbook -i "$INV" playbooks/failover_drill.yml -e lvs_drill_method="$method" \
+        -e lvs_drill_client="$client" -e lvs_drill_report="$OUT/fo-$method-$i.json" -e lvs_drill_settle_seconds=8 \
+        > "$OUT/fo-$method-$i.log"
+      python3 - "$OUT/fo-$method-$i.json" >> "$OUT/fo-$method.txt" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))['rounds']:
+    print(r['vip_move_s'], r['max_gap_s'], r['failed'], r['requests'])
+PY
+    done
+    say "failover $method (advert_int 1): VIP move median $(cut -d' ' -f1 "$OUT/fo-$method.txt" | median) s," \
+        "client gap median $(cut -d' ' -f2 "$OUT/fo-$method.txt" | median) s," \
+        "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/fo-$method.txt") ($(wc -l < "$OUT/fo-$method.txt") failovers)"
+  done
+  ;;
+health)
+  # rs1's Apache killed and restarted; time until the active director's table changes.
+  master=""
+  for d in $(ansible-inventory -i "$INV" --graph lvs_directors | awk -F'--' '/--[a-z]/{print $2}'); do
+    if on "$d" "ip -o addr show" | grep -q " $vip_static/"; then master=$d; fi
+  done
+  rs1=$(addr rs1)
+  : > "$OUT/health.txt"
+  for i in $(seq "$RUNS"); do
+    t0=$(on rs1 'date +%s.%N; systemctl kill -s KILL apache2' | head -1)
+    t1=$(on "$master" "for i in \$(seq 300); do ipvsadm -Ln | grep -q ' $rs1:' || { date +%s.%N; exit 0; }; sleep 0.1; done; echo never")
+    t2=$(on rs1 'date +%s.%N; systemctl start apache2' | head -1)
+    t3=$(on "$master" "for i in \$(seq 300); do ipvsadm -Ln | grep -q ' $rs1:' && { date +%s.%N; exit 0; }; sleep 0.1; done; echo never")
+    echo "$t1 $t0 $t3 $t2" | awk '{printf "%.2f %.2f\n", $1-$2, $3-$4}' >> "$OUT/health.txt"
+    sleep 3
+  done
+  budget=$(ansible -i "$INV" localhost -m debug -a "msg={% set s = lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first %}{{ s.delay_loop + s.health_check.connect_timeout + s.health_check.retry * (s.health_check.delay_before_retry + s.health_check.connect_timeout) }}" 2>/dev/null | awk -F'"' '/msg/{print $4}')
+  say "health check (static: delay_loop, connect_timeout, retry): out after median $(cut -d' ' -f1 "$OUT/health.txt" | median) s," \
+      "back after median $(cut -d' ' -f2 "$OUT/health.txt" | median) s; budget ${budget} s ($RUNS runs)"
+  ;;
+throughput)
+  # The same two real servers behind (a) LVS-DR on the static VIP, (b) an Apache mod_proxy
+  # balancer on the standby director, port 8080. ab from the client, 1 KB page, keep-alive off.
+  standby=""
+  for d in $(ansible-inventory -i "$INV" --graph lvs_directors | awk -F'--' '/--[a-z]/{print $2}'); do
+    on "$d" "ip -o addr show" | grep -q " $vip_static/" || standby=$d
+  done
+  members=""
+  for r in $(ansible-inventory -i "$INV" --graph lvs_real_servers | awk -F'--' '/--[a-z]/{print $2}'); do
+    members="$members    BalancerMember http://$(addr "$r"):80\n"
+  done
+  on "$standby" "cat > /etc/apache2/sites-available/lvs-bench.conf <<CONF
+Listen 8080
+<VirtualHost *:8080>
+  <Proxy balancer://bench>
+$(printf "$members")    ProxySet lbmethod=byrequests
+  </Proxy>
+  ProxyPass / balancer://bench/
+</VirtualHost>
+CONF
+a2enmod -q proxy proxy_http proxy_balancer lbmethod_byrequests >/dev/null; a2ensite -q lvs-bench >/dev/null; a2dissite -q 000-default >/dev/null 2>&1 || true
+apache2ctl -t 2>/dev/null && systemctl restart apache2"
+  sb=$(addr "$standby")
+  : > "$OUT/tp-lvs.txt"; : > "$OUT/tp-proxy.txt"
+  for i in $(seq "$RUNS"); do
+    on "$client" "ab -q -n 2000 -c 8 http://$vip_static/ 2>&1" | awk '/Requests per second/{print $4}' >> "$OUT/tp-lvs.txt"
+    on "$client" "ab -q -n 2000 -c 8 http://$sb:8080/ 2>&1" | awk '/Requests per second/{print $4}' >> "$OUT/tp-proxy.txt"
+  done
+  on "$standby" "a2dissite -q lvs-bench >/dev/null; rm -f /etc/apache2/sites-available/lvs-bench.conf; systemctl stop apache2"
+  lvs=$(median < "$OUT/tp-lvs.txt"); proxy=$(median < "$OUT/tp-proxy.txt")
+  say "throughput (ab -n 2000 -c 8 from $client): LVS-DR $lvs req/s, Apache mod_proxy on $standby $proxy req/s," \
+      "ratio $(echo "$lvs $proxy" | awk '{ if ($2 > 0) printf "%.2f", $1/$2; else print "n/a" }') ($RUNS runs each)"
+  ;;
+*) echo "site_bench: unknown part $part (site failover health throughput)" >&2; exit 2 ;;
+esac
+done
+echo "site_bench: report in $OUT/report.txt"
