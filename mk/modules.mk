@@ -21,3 +21,16 @@ modules-nft-test: venv collection
 	@dpkg-query -W -f='$${Status}' nftables 2>/dev/null | grep -q "install ok installed" \
 	  || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables >/dev/null; }
 	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_fwmark_netns.py
+
+# The modules on real IPVS: one of the lab scenarios run by `make lab-test`.
+LAB_TEST_SCENARIOS += ipvs_modules
+
+modules-lab-test: venv collection
+	molecule test -s ipvs_modules
+
+# Figures, not a test: the module vs one ipvsadm per real server vs one raw ipvsadm -R,
+# for 10/100/1000 real servers, on a lab director (brings the lab up if needed).
+BENCH_HOST ?= director1
+modules-bench: venv collection
+	$(MAKE) lab-up
+	python benchmarks/ipvs_service_bench.py --host $(BENCH_HOST)
