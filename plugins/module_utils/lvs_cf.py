@@ -741,9 +741,9 @@ def to_model(doc, hostvars=None):
             for field in ('address', 'scheduler', 'persistent', 'pmask', 'protocol', 'sorry_server', 'quiesce_server'):
                 if other['options'].get(field) != opts.get(field):
                     warnings.append('virtual %s (line %s): %s %r differs from %r in virtual %s (same fwmark); '
-                                    'the model keeps %r' % (other['name'], other.get('line', '?'), field,
-                                                           other['options'].get(field), opts.get(field),
-                                                           first['name'], opts.get(field)))
+                                    'the model keeps %r'
+                                    % (other['name'], other.get('line', '?'), field, other['options'].get(field),
+                                       opts.get(field), first['name'], opts.get(field)))
         services.append(service)
 
     expand_services(services, hostvars or {}, {})   # raises ClusterModelError on a bad conversion

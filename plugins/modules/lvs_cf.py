@@ -23,7 +23,7 @@ description:
   - Reports whether only virtual servers changed (C(change=services), pulse can reload) or
     the global section too (C(change=globals), pulse must restart).
 author:
-  - lvs.cluster contributors
+  - lvs.cluster maintainers (@lvs-cluster)
 attributes:
   check_mode:
     support: full
