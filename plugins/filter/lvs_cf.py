@@ -11,6 +11,8 @@ render from it. See docs/piranha.md.
 - ``expanded | lvs.cluster.lvs_cf_plan(settings, current_text)``: ``{text, serial_no,
   change, warnings}``, what the piranha backend writes (serial_no kept when nothing changed).
 - ``text | lvs.cluster.lvs_cf_parse``: the parsed document (line numbers included).
+- ``text | lvs.cluster.lvs_cf_ipvs_check(expanded)``: ``{same, lvsd, model}``, the IPVS
+  table lvsd builds from lvs.cf against the one of the (migrated) model, as ipvsadm -S.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster import ClusterModelError
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_cf import (
     LvsCfError,
+    compare_tables,
     from_model,
     parse,
     parse_to_model,
@@ -85,6 +88,14 @@ def lvs_cf_plan(services, settings=None, current=None):
         raise AnsibleFilterError('lvs_cf_plan: %s' % exc) from None
 
 
+def lvs_cf_ipvs_check(text, expanded):
+    """Compare the IPVS table lvsd builds from lvs.cf *text* with that of the *expanded* model."""
+    try:
+        return compare_tables(parse(_text(text, 'lvs_cf_ipvs_check')), _plain(expanded or []))
+    except (LvsCfError, ClusterModelError, ValueError) as exc:
+        raise AnsibleFilterError('lvs_cf_ipvs_check: %s' % exc) from None
+
+
 def lvs_cf_parse(text):
     """lvs.cf text -> parsed document; errors name the line."""
     try:
@@ -102,4 +113,5 @@ class FilterModule:
             'to_lvs_cf': to_lvs_cf,
             'lvs_cf_plan': lvs_cf_plan,
             'lvs_cf_parse': lvs_cf_parse,
+            'lvs_cf_ipvs_check': lvs_cf_ipvs_check,
         }

@@ -29,6 +29,7 @@ import copy
 import ipaddress
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster import (
     ClusterModelError,
     expand_services,
@@ -1003,6 +1004,57 @@ def _server_name(name, taken):
     return candidate
 
 
+# --- the IPVS table, both ways ------------------------------------------------------
+
+def lvsd_table(doc):
+    """The IPVS table lvsd programs from *doc* once every active real server passes its check.
+
+    Derived from lvs.cf alone (not through the model), as lvs.cf(5) and Red Hat's piranha
+    documentation describe lvsd: one ``ipvsadm -A`` per active virtual (blocks sharing a
+    fwmark make one fwmark service, the first block's scheduler and persistence), one
+    ``ipvsadm -a`` per active server with the global network's method and its weight.
+    Returns a list of ``ipvs.VirtualService``; ``service = fos`` runs no IPVS (empty).
+    """
+    if doc['globals'].get('service', 'lvs') != 'lvs':
+        return []
+    forwarding = FORWARDING[doc['globals'].get('network', 'direct')]
+    table = {}
+    for virtual in doc['virtuals']:
+        opts = virtual['options']
+        if not opts.get('active', True):
+            continue
+        vip = ipaddress.ip_address(opts['address']['address'])
+        mark = opts.get('fwmark')
+        persistence = opts.get('persistent') or 0
+        service = ipvs.VirtualService(4, protocol=opts.get('protocol', 'tcp'), address=vip, port=opts.get('port'),
+                                      fwmark=mark, scheduler=opts.get('scheduler', 'wlc'), persistence=persistence,
+                                      persistence_netmask=opts.get('pmask', '255.255.255.255') if persistence else None)
+        service = table.setdefault(service.key, service)
+        for server in virtual['servers']:
+            sopts = server['options']
+            if not sopts.get('active', True):
+                continue
+            if forwarding == 'nat':
+                port = sopts.get('port', 0 if mark is not None else opts.get('port'))
+            else:
+                port = 0 if mark is not None else opts.get('port')
+            real = ipvs.RealServer(ipaddress.ip_address(sopts['address']), port, forwarding, sopts.get('weight', 1))
+            service.real_servers.setdefault(real.key, real)
+    return list(table.values())
+
+
+def model_table(expanded):
+    """The IPVS table of the expanded model, by the collection's single model -> IPVS conversion."""
+    return [ipvs.VirtualService.from_cluster(svc, 'lvs_virtual_services[%s]' % svc['name']) for svc in expanded]
+
+
+def compare_tables(doc, expanded):
+    """``{same, lvsd, model}``: both tables in ``ipvsadm -S -n`` form and whether they are equal."""
+    lvsd = ipvs.render(lvsd_table(doc))
+    model = ipvs.render(model_table(expanded))
+    return {'same': lvsd == model, 'lvsd': lvsd, 'model': model}
+
+
 def _comparable(doc):
     doc = without_lines(doc)
     doc['globals'].pop('serial_no', None)
@@ -1041,4 +1093,4 @@ def plan(services, settings=None, current=None):
 
 
 __all__ = ['LvsCfError', 'ClusterModelError', 'parse', 'render', 'to_model', 'parse_to_model',
-           'from_model', 'plan', 'without_lines']
+           'from_model', 'plan', 'without_lines', 'lvsd_table', 'model_table', 'compare_tables']

@@ -41,7 +41,8 @@ def _template(expression, variables):
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {'from_lvs_cf', 'to_lvs_cf', 'lvs_cf_plan', 'lvs_cf_parse'}
+    assert set(FilterModule().filters()) == {'from_lvs_cf', 'to_lvs_cf', 'lvs_cf_plan', 'lvs_cf_parse',
+                                             'lvs_cf_ipvs_check'}
 
 
 def test_from_lvs_cf_with_inventory():

@@ -87,6 +87,9 @@ def test_summary_lists_what_does_not_map(migrated):
     summary = (out / 'MIGRATION.md').read_text()
     assert '| www | 198.51.100.100 | 80, 443 | 1 | wlc | 300 | dr | rs1, rs2, rs3 | HTTP_GET |' in summary
     assert 'What does not map (3)' in summary and 'monitor_links' in summary
+    assert 'Identical: the converted model gives the IPVS table lvsd builds' in summary
+    assert '-A -f 1 -s wlc -p 300 -M 255.255.255.0\n-a -f 1 -r 198.51.100.21:0 -g -w 1' in summary
+    assert 'IPVS table: identical to what lvsd builds from lvs.cf' in run.stdout
     assert 'expect \\"HTTP\\" accepted any matching reply' in run.stdout
 
 

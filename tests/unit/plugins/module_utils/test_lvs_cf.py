@@ -363,3 +363,40 @@ def test_lvs_timeouts_setting():
     assert 'tcpfin_timeout' not in doc['globals']
     with pytest.raises(lvs_cf.LvsCfError, match=r'settings\.lvs_timeouts'):
         lvs_cf.from_model(expand_services(MODEL, HOSTVARS), dict(SETTINGS, lvs_timeouts={'sctp': 1}))
+
+
+# --- the IPVS table: what lvsd builds from lvs.cf vs what the migrated model gives -----
+
+@pytest.mark.parametrize('path', GOOD, ids=_id)
+def test_migrated_model_gives_the_ipvs_table_lvsd_builds(path):
+    doc = lvs_cf.parse(_read(path))
+    expanded = expand_services(lvs_cf.to_model(doc)['lvs_virtual_services'])
+    result = lvs_cf.compare_tables(doc, expanded)
+    assert result['same'], result['lvsd'] + '\n---\n' + result['model']
+
+
+def test_lvsd_table_of_the_department():
+    table = lvs_cf.lvsd_table(lvs_cf.parse(_fixture('department.cf')))
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs
+    assert ipvs.render(table).splitlines() == [
+        '-A -t 198.51.100.101:80 -s rr',
+        '-a -t 198.51.100.101:80 -r 198.51.100.51:80 -g -w 1',
+        '-a -t 198.51.100.101:80 -r 198.51.100.52:80 -g -w 1',
+        '-A -f 1 -s wlc -p 300 -M 255.255.255.0',
+        '-a -f 1 -r 198.51.100.21:0 -g -w 1',
+        '-a -f 1 -r 198.51.100.22:0 -g -w 1',
+        '-a -f 1 -r 198.51.100.23:0 -g -w 2',
+    ]
+
+
+def test_table_comparison_catches_a_lossy_conversion():
+    # the two fwmark blocks list different servers: lvsd adds both sets, the model keeps the first
+    text = _fixture('department.cf').replace('         address = 198.51.100.23\n         active = 1\n'
+                                             '         weight = 2\n', '         address = 198.51.100.24\n'
+                                             '         active = 1\n         weight = 2\n', 1)
+    doc = lvs_cf.parse(text)
+    converted = lvs_cf.to_model(doc)
+    assert any('its real servers differ' in w for w in converted['warnings'])
+    result = lvs_cf.compare_tables(doc, expand_services(converted['lvs_virtual_services']))
+    assert result['same'] is False
+    assert '198.51.100.23:0' in result['lvsd'] and '198.51.100.23:0' not in result['model']
