@@ -1028,7 +1028,7 @@ def lvsd_table(doc):
         persistence = opts.get('persistent') or 0
         service = ipvs.VirtualService(4, protocol=opts.get('protocol', 'tcp'), address=vip, port=opts.get('port'),
                                       fwmark=mark, scheduler=opts.get('scheduler', 'wlc'), persistence=persistence,
-                                      persistence_netmask=opts.get('pmask', '255.255.255.255') if persistence else None)
+                                      persistence_netmask=opts.get('pmask') if persistence else None)
         service = table.setdefault(service.key, service)
         for server in virtual['servers']:
             sopts = server['options']

@@ -400,3 +400,28 @@ def test_table_comparison_catches_a_lossy_conversion():
     result = lvs_cf.compare_tables(doc, expand_services(converted['lvs_virtual_services']))
     assert result['same'] is False
     assert '198.51.100.23:0' in result['lvsd'] and '198.51.100.23:0' not in result['model']
+
+
+def test_lab_cluster_as_lvs_cf_migrates_to_the_lab_model():
+    """lab.cf is the UML lab's cluster written for piranha. Migrated, it gives the same IPVS
+    table and checks as the lab's own model, which the lab tests drive traffic through."""
+    lab_model = os.path.join(FIXTURES, '..', '..', '..', '..', 'inventories', 'lab', 'group_vars', 'all',
+                             'cluster.yml')
+    import yaml
+    with open(lab_model, encoding='utf-8') as handle:
+        lab = yaml.safe_load(handle)['lvs_virtual_services']
+    hostvars = {'rs1': {'ansible_host': '198.51.100.21'}, 'rs2': {'ansible_host': '198.51.100.22'}}
+    groups = {'all': list(hostvars), 'lvs_real_servers': ['rs1', 'rs2']}
+    lab_expanded = expand_services(lab, hostvars, groups)
+    migrated = lvs_cf.parse_to_model(_fixture('lab.cf'), hostvars)
+    assert migrated['warnings'] == []
+    expanded = expand_services(migrated['lvs_virtual_services'], hostvars, groups)
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs
+    assert ipvs.render(lvs_cf.model_table(expanded)) == ipvs.render(lvs_cf.model_table(lab_expanded))
+    for mine, theirs in zip(expanded, lab_expanded):
+        assert mine['name'] == theirs['name']
+        assert [m['host'] for m in mine['real_servers']] == [m['host'] for m in theirs['real_servers']]
+        for key in ('type', 'port', 'path', 'status_code', 'connect_timeout', 'retry', 'delay_before_retry'):
+            assert mine['health_check'][key] == theirs['health_check'][key], key
+        # lvs.cf has no delay_loop (nanny's interval is not per virtual): the lab's 2 s is not carried
+        assert (mine['delay_loop'], theirs['delay_loop']) == (6, 2)
