@@ -269,19 +269,19 @@ class VirtualService(object):
 
     # -- rendering ------------------------------------------------------------
     def rule(self, command='-A'):
-        """The service as one ipvsadm -R line (-A, -E or -D), in ipvsadm -S order."""
+        """The service as one ipvsadm -R line (-A, -E or -D), in ipvsadm 1.31 -S order."""
         line = '%s %s' % (command, self.spec())
         if command == '-D':
             return line
         line += ' -s %s' % self.scheduler
-        if self.scheduler_flags:
-            line += ' -b %s' % ','.join(sorted(self.scheduler_flags))
         if self.persistence:
             line += ' -p %d' % self.persistence
             if self.persistence_netmask is not None:
                 line += ' -M %s' % self.persistence_netmask
         if self.ops:
             line += ' -o'
+        if self.scheduler_flags:
+            line += ' -b %s' % ','.join(sorted(self.scheduler_flags))
         return line
 
     def rules(self):
@@ -461,9 +461,15 @@ def _parse_service_spec(tokens, i, line):
 
 
 def _netmask_from_save(text, family):
-    if family == 4:
-        return normalise_netmask('-M', text, 4)
-    return normalise_netmask('-M', text, 6)
+    """The -M of ipvsadm -S, normalised; kept as printed when it is no valid netmask.
+
+    ipvsadm reads '-M 24' for IPv4 as the address 0.0.0.24 and prints it back so:
+    such a table is read without error and differs from any valid desired netmask.
+    """
+    try:
+        return normalise_netmask('-M', text, family)
+    except IPVSModelError:
+        return text
 
 
 def parse_save(text):
@@ -574,7 +580,7 @@ def parse_list(text, columns):
     current = None
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith(('IP Virtual Server', 'Prot ', '-> RemoteAddress')):
+        if not line or line.startswith((LISTING_HEADER, 'Prot ', '-> RemoteAddress')):
             continue
         match = _LIST_DEST_RE.match(line)
         if match:
@@ -597,7 +603,8 @@ def parse_list(text, columns):
             raise IPVSParseError('cannot parse ipvsadm listing line %r' % line)
         key = _list_service_key(match.group(1), match.group(2), bool(match.group(3)))
         rest = match.group(4).split()
-        values = {} if columns is None else _numbers(rest, columns, line)
+        # --thresholds lists numbers for destinations only (services show the scheduler)
+        values = {} if columns in (None, THRESHOLD_COLUMNS) else _numbers(rest, columns, line)
         current = {'values': values, 'real_servers': {}}
         result[key] = current
     return result
@@ -620,8 +627,38 @@ def _largenum(text):
     return int(text)
 
 
+THRESHOLD_COLUMNS = ('upper_threshold', 'lower_threshold', 'active_connections', 'inactive_connections')
 STATS_COLUMNS = ('conns', 'inpkts', 'outpkts', 'inbytes', 'outbytes')
 RATE_COLUMNS = ('cps', 'inpps', 'outpps', 'inbps', 'outbps')
+
+
+LISTING_HEADER = 'IP Virtual Server version'
+
+
+def parse_read(text):
+    """Parse the one read the modules make: ``-S -n`` then ``-L -n --thresholds``.
+
+    ipvsadm 1.31's -S output has no thresholds (-x/-y), so the table is read in one
+    ipvsadm process given both commands (``ipvsadm -R`` runs list commands too); the
+    thresholds of the listing are put on the real servers of the saved table.
+    """
+    save, sep, listing = text.partition(LISTING_HEADER)
+    table = parse_save(save)
+    if not sep:
+        raise IPVSParseError('no threshold listing after the saved table')
+    limits = parse_list(sep + listing, THRESHOLD_COLUMNS)
+    for key, svc in table.items():
+        seen = limits.get(key)
+        if seen is None:
+            raise IPVSParseError('service %s missing from the threshold listing' % svc.label())
+        for rkey, rs in svc.real_servers.items():
+            values = seen['real_servers'].get(rkey)
+            if values is None:
+                raise IPVSParseError('real server %s of %s missing from the threshold listing'
+                                     % (format_hostport(*rkey), svc.label()))
+            rs.upper_threshold = values['upper_threshold']
+            rs.lower_threshold = values['lower_threshold']
+    return table
 
 
 def parse_connections(text):

@@ -6,8 +6,10 @@
 Every invocation goes through :class:`Ipvsadm`: the binary is looked up once
 (a missing one fails naming the package), commands run with ``LANG=C`` so the
 output is parseable, and the kernel's "no IPVS" answer becomes a clear message
-instead of a traceback.  Reading is one ``ipvsadm -Sn``; writing is one
-``ipvsadm -R`` batch fed on stdin, whatever the number of entries.
+instead of a traceback.  Reading is one ipvsadm process (``-S -n`` and
+``-L -n --thresholds`` fed to ``ipvsadm -R``); writing is one ``ipvsadm -R`` batch
+fed on stdin, whatever the number of entries.  A line ``ipvsadm -R`` refuses is
+reported on stderr with exit status 0: any stderr output counts as a failure.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ _NO_IPVS_MARKERS = ("Can't initialize ipvs", 'Protocol not available',
 _ENV = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
 
 # the read commands, declared once
-_SAVE = ['-S', '-n']
+# The table in ONE process: ipvsadm -R runs list commands too. -S alone does not
+# print thresholds (-x/-y) in ipvsadm 1.31; -L --thresholds does (not forwarding).
+_READ = ['-R']
+_READ_INPUT = '-S -n\n-L -n --thresholds'
 _LIST = ['-L', '-n']
 _STATS = ['-L', '-n', '--stats', '--exact']
 _RATE = ['-L', '-n', '--rate', '--exact']
 _CONNECTIONS = ['-L', '-n', '-c']
 _DAEMON = ['-L', '-n', '--daemon']
 _RESTORE = ['-R']
+_DIAGNOSE = ['-L', '-n', '--timeout']
 
 
 class IpvsadmError(Exception):
@@ -60,8 +66,20 @@ class Ipvsadm(object):
 
     def _run(self, args, data=None):
         cmd = [self.binary] + list(args)
-        rc, out, err = self.module.run_command(cmd, data=data, binary_data=False,
-                                               environ_update=_ENV, check_rc=False)
+        try:
+            rc, out, err = self.module.run_command(cmd, data=data, binary_data=False, environ_update=_ENV,
+                                                   check_rc=False, handle_exceptions=False)
+        except (OSError, IOError) as exc:
+            if data is None:
+                raise IpvsadmError('%s failed: %s' % (' '.join(cmd), exc), None, '', '', cmd)
+            # ipvsadm exited before reading its stdin (EPIPE), e.g. when it cannot
+            # talk to IPVS at all: ask it again without input to get its message
+            self._run(_DIAGNOSE)
+            raise IpvsadmError('%s failed: %s' % (' '.join(cmd), exc), None, '', '', cmd)
+        if rc == 0 and data is not None and err.strip():
+            # ipvsadm -R reports a refused line on stderr and goes on with rc 0
+            # ("Service not defined"): the batch did not fully apply
+            rc = 1
         if rc != 0:
             text = '%s\n%s' % (out, err)
             if any(marker in text for marker in _NO_IPVS_MARKERS):
@@ -72,12 +90,12 @@ class Ipvsadm(object):
 
     # -- reads -----------------------------------------------------------------
     def save(self):
-        """The whole table: {key: VirtualService}."""
-        out = self._run(_SAVE)
+        """The whole table with thresholds: {key: VirtualService}.  One process."""
+        out = self._run(_READ, data=_READ_INPUT)
         try:
-            return ipvs.parse_save(out)
+            return ipvs.parse_read(out)
         except ipvs.IPVSParseError as exc:
-            raise IpvsadmError('cannot read ipvsadm -Sn output: %s' % exc, 0, out, '', _SAVE)
+            raise IpvsadmError('cannot read the ipvsadm output: %s' % exc, 0, out, '', _READ)
 
     def listing(self):
         return ipvs.parse_list(self._run(_LIST), None)

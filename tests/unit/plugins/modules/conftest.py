@@ -44,6 +44,8 @@ class FakeIpvsadm(object):
             raise AssertionError('unexpected tool %r' % tool)
         if rest == ['-S', '-n']:
             return 0, ipvs.render(self.table.values()), ''
+        if rest == ['-R'] and data == '-S -n\n-L -n --thresholds':
+            return 0, self._read(), ''
         if rest == ['-R']:
             return self._restore(data)
         if rest == ['-L', '-n']:
@@ -68,11 +70,31 @@ class FakeIpvsadm(object):
         return [c for c in self.calls if c[0][0].endswith('ipvsadm')]
 
     def reads(self):
-        return [c for c in self.ipvsadm_calls if c[0][1:] != ['-R'] and '--start-daemon' not in c[0]
-                and '--stop-daemon' not in c[0]]
+        return [c for c in self.ipvsadm_calls if (c[0][1:] != ['-R'] or c[1].startswith('-S'))
+                and '--start-daemon' not in c[0] and '--stop-daemon' not in c[0]]
 
     def writes(self):
-        return [c for c in self.ipvsadm_calls if c[0][1:] == ['-R']]
+        return [c for c in self.ipvsadm_calls if c[0][1:] == ['-R'] and not c[1].startswith('-S')]
+
+    def _read(self):
+        """What ipvsadm 1.31 prints for -S -n then -L -n --thresholds (no -x/-y in -S)."""
+        saved = []
+        for svc in self.table.values():
+            saved.append(svc.rule('-A'))
+            for rs in svc.sorted_real_servers():
+                line = '-a %s -r %s %s -w %d' % (svc.spec(), ipvs.format_hostport(rs.address, rs.port),
+                                                 {'dr': '-g', 'tun': '-i', 'nat': '-m'}[rs.forwarding], rs.weight)
+                saved.append(line + (' --tun-type ipip' if rs.forwarding == 'tun' else ''))
+        listing = ['IP Virtual Server version 1.2.1 (size=4096)',
+                   'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn ',
+                   '  -> RemoteAddress:Port']
+        for svc in self.table.values():
+            listing.append('%s %s' % (svc.label().replace(' ', '  ', 1), svc.scheduler))
+            for rs in svc.sorted_real_servers():
+                listing.append('  -> %-28s %-10d %-10d %-10d %-10d' % (
+                    ipvs.format_hostport(rs.address, rs.port), rs.upper_threshold, rs.lower_threshold,
+                    0, 0))
+        return '\n'.join(saved + listing) + '\n'
 
     def _restore(self, data):
         for line in data.splitlines():

@@ -183,3 +183,33 @@ def test_real_ipvsadm_on_a_kernel_without_ipvs(tmp_path):
     assert result['failed'] is True
     assert result['msg'] == 'IPVS is not available in this kernel (load ip_vs)'
     assert 'Protocol not available' in result['stderr']
+
+
+def test_ipvsadm_exiting_before_reading_stdin_still_gives_the_clear_message(fake, run_module):
+    """On a kernel without IPVS, ipvsadm -R may exit before its input is written (EPIPE)."""
+    with open(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ipvsadm', 'no_ipvs.txt')) as f:
+        message = f.read()
+
+    def broken(args, data=None, **kw):
+        fake.calls.append((list(args), data))
+        if data is not None:
+            raise BrokenPipeError(32, 'Broken pipe')
+        return 2, '', message
+    fake.run_command = broken
+    result = run_module(ipvs_service.main, WWW)
+    assert result['failed'] and result['msg'] == 'IPVS is not available in this kernel (load ip_vs)'
+    assert [c[0][1:] for c in fake.calls] == [['-R'], ['-L', '-n', '--timeout']]
+
+
+def test_a_line_refused_by_ipvsadm_restore_fails_the_module(fake, run_module):
+    """Recorded: ipvsadm -R says "Service not defined" on stderr and exits 0."""
+    original = fake.run_command
+
+    def refuse(args, data=None, **kw):
+        if args[1:] == ['-R'] and not data.startswith('-S'):
+            fake.calls.append((list(args), data))
+            return 0, '', 'Service not defined\n'
+        return original(args, data=data, **kw)
+    fake.run_command = refuse
+    result = run_module(ipvs_service.main, WWW)
+    assert result['failed'] and 'Service not defined' in result['msg']
