@@ -433,18 +433,39 @@ def parse(text):
 
 def _check(doc, errors):
     """Checks across keys of a parsed document (required keys, consistency)."""
+    sockets = {}
+    nat = doc['globals'].get('network') == 'nat'
     for virtual in doc['virtuals']:
         opts = virtual['options']
+        head = 'virtual %s {' % virtual['name']
         if 'address' not in opts:
-            errors.append((virtual['line'], 'virtual %s {' % virtual['name'],
-                           'virtual %s has no address' % virtual['name']))
-        if 'port' not in opts and 'fwmark' not in opts:
-            errors.append((virtual['line'], 'virtual %s {' % virtual['name'],
-                           'virtual %s needs a port (or a fwmark)' % virtual['name']))
+            errors.append((virtual['line'], head, 'virtual %s has no address' % virtual['name']))
+        if 'port' not in opts:
+            # nanny checks the port, also of a fwmark virtual
+            errors.append((virtual['line'], head, 'virtual %s has no port' % virtual['name']))
+        if 'address' in opts and 'port' in opts and opts.get('active', True):
+            key = (opts['address']['address'], opts.get('protocol', 'tcp'), opts['port'])
+            if key in sockets:
+                errors.append((virtual['line'], head, 'virtual %s: %s port %d/%s is already served by virtual %s '
+                               '(line %d)' % (virtual['name'], key[0], key[2], key[1], sockets[key]['name'],
+                                             sockets[key]['line'])))
+            else:
+                sockets[key] = virtual
+        members = {}
         for server in virtual['servers']:
-            if 'address' not in server['options']:
+            sopts = server['options']
+            if 'address' not in sopts:
                 errors.append((server['line'], 'server %s {' % server['name'],
                                'server %s in virtual %s has no address' % (server['name'], virtual['name'])))
+                continue
+            key = (sopts['address'], sopts.get('port') if nat else None)
+            if key in members and sopts.get('active', True):
+                errors.append((server['line'], 'server %s {' % server['name'],
+                               'server %s in virtual %s: %s is already server %s (line %d)'
+                               % (server['name'], virtual['name'], sopts['address'], members[key]['name'],
+                                  members[key]['line'])))
+            elif sopts.get('active', True):
+                members[key] = server
     for failover in doc['failovers']:
         if 'address' not in failover['options']:
             errors.append((failover['line'], 'failover %s {' % failover['name'],
@@ -639,11 +660,7 @@ def to_model(doc, hostvars=None):
         opts = first['options']
         where = 'virtual %s (line %s)' % (first['name'], first.get('line', '?'))
         names = [b['name'] for b in blocks]
-        ports = [b['options'].get('port') for b in blocks]
-        if None in ports:
-            warnings.append('%s: a fwmark virtual server without a port: nanny had nothing to check; '
-                            'port 80 assumed' % where)
-            ports = [p or 80 for p in ports]
+        ports = [b['options']['port'] for b in blocks]
         stem = names[0]
         if len(blocks) > 1:
             # lvs.cluster names the blocks of a multi-port service NAME_PORT, piranha users often

@@ -425,3 +425,30 @@ def test_lab_cluster_as_lvs_cf_migrates_to_the_lab_model():
             assert mine['health_check'][key] == theirs['health_check'][key], key
         # lvs.cf has no delay_loop (nanny's interval is not per virtual): the lab's 2 s is not carried
         assert (mine['delay_loop'], theirs['delay_loop']) == (6, 2)
+
+
+def _mutations(text):
+    lines = text.splitlines()
+    for i in range(len(lines)):
+        yield '\n'.join(lines[:i] + lines[i + 1:])                    # line dropped
+        yield '\n'.join(lines[:i] + [lines[i], lines[i]] + lines[i + 1:])  # line doubled
+        yield '\n'.join(lines[:i] + [lines[i][:len(lines[i]) // 2]] + lines[i + 1:])  # line cut
+        yield '\n'.join(lines[:i] + [lines[i].replace(' = ', '=')] + lines[i + 1:])
+        yield '\n'.join(lines[:i] + [lines[i].replace('"', '')] + lines[i + 1:])
+
+
+@pytest.mark.parametrize('name', ['department.cf', 'comments_quoting.cf', 'nat.cf'])
+def test_damaged_files_give_lvs_cf_errors_or_round_trip(name):
+    """Every one-line damage either parses (and then round-trips and converts) or raises
+    LvsCfError with line numbers: never another exception."""
+    rejected = 0
+    for text in _mutations(_fixture(name)):
+        try:
+            doc = lvs_cf.parse(text)
+        except lvs_cf.LvsCfError as exc:
+            rejected += 1
+            assert exc.errors and all(isinstance(e[0], int) and e[0] >= 1 for e in exc.errors), exc.errors
+            continue
+        assert lvs_cf.without_lines(lvs_cf.parse(lvs_cf.render(doc))) == lvs_cf.without_lines(doc)
+        expand_services(lvs_cf.to_model(doc)['lvs_virtual_services'])
+    assert rejected > 10
