@@ -446,9 +446,10 @@ def _check(doc, errors):
         if 'address' in opts and 'port' in opts and opts.get('active', True):
             key = (opts['address']['address'], opts.get('protocol', 'tcp'), opts['port'])
             if key in sockets:
-                errors.append((virtual['line'], head, 'virtual %s: %s port %d/%s is already served by virtual %s '
-                               '(line %d)' % (virtual['name'], key[0], key[2], key[1], sockets[key]['name'],
-                                             sockets[key]['line'])))
+                other = sockets[key]
+                errors.append((virtual['line'], head,
+                               'virtual %s: %s port %d/%s is already served by virtual %s (line %d)'
+                               % (virtual['name'], key[0], key[2], key[1], other['name'], other['line'])))
             else:
                 sockets[key] = virtual
         members = {}
