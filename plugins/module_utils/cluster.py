@@ -153,8 +153,12 @@ def _hostvar(hostvars, host, name, default=None):
         return default
 
 
-def _host_address(field, hostvars, host):
-    """The address an inventory host serves on: real_server_address, ansible_host, or the name."""
+def host_address(hostvars, host):
+    """The address inventory host *host* serves on, or None.
+
+    In order: the host variable real_server_address, ansible_host, the inventory name,
+    the first of them that is an IP address.
+    """
     for candidate in (_hostvar(hostvars, host, 'real_server_address'),
                       _hostvar(hostvars, host, 'ansible_host'), host):
         if candidate in (None, ''):
@@ -163,7 +167,14 @@ def _host_address(field, hostvars, host):
             return ipaddress.ip_address(str(candidate).strip())
         except ValueError:
             continue
-    _fail(field, host, 'has no address: set real_server_address or ansible_host to an IP address')
+    return None
+
+
+def _host_address(field, hostvars, host):
+    address = host_address(hostvars, host)
+    if address is None:
+        _fail(field, host, 'has no address: set real_server_address or ansible_host to an IP address')
+    return address
 
 
 def _members(field, spec, hostvars, groups):

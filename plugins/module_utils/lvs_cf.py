@@ -33,6 +33,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster import (
     ClusterModelError,
     expand_services,
+    host_address,
 )
 
 MAX_ERRORS = 50
@@ -553,20 +554,12 @@ def _model_name(name, used, warnings, where):
 
 
 def _inventory_addresses(hostvars):
-    """Map address -> inventory host from real_server_address / ansible_host / the name.
-
-    Same order of precedence as cluster.expand_services uses to resolve a member.
-    """
+    """Map address -> inventory host, resolved as cluster.expand_services resolves a member."""
     found = {}
     for host in sorted(hostvars or {}):
-        vars_ = hostvars[host] or {}
-        for candidate in (vars_.get('real_server_address'), vars_.get('ansible_host'), host):
-            try:
-                address = str(ipaddress.ip_address(str(candidate).strip()))
-            except ValueError:
-                continue
-            found.setdefault(address, host)
-            break
+        address = host_address(hostvars, host)
+        if address is not None:
+            found.setdefault(str(address), host)
     return found
 
 
