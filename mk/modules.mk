@@ -5,6 +5,9 @@
 #   make modules-nft-test   fwmark on the real host kernel in network namespaces
 #                           (nftables, iptables-legacy, iptables-nft; root; ~5 s;
 #                           part of `make units` too, skipped there when not root)
+#   make modules-uml-test   every module on a real IPVS kernel: one private user-mode-linux
+#                           guest, no network (~40-70 s; root; builds the rootfs if needed;
+#                           part of `make units` too when the rootfs is already built)
 #   make modules-lab-test   molecule/ipvs_modules on the UML lab's directors (real IPVS)
 #   make modules-bench      benchmarks/ipvs_service_bench.py on a lab director
 
@@ -12,15 +15,20 @@ MODULES_UNIT_TESTS := tests/unit/plugins/module_utils/test_ipvs.py \
   tests/unit/plugins/module_utils/test_fwmark.py tests/unit/plugins/modules
 MODULES_PYTEST := python -m pytest -q -p no:cacheprovider
 
-.PHONY: modules-units modules-nft-test modules-lab-test modules-bench
+.PHONY: modules-units modules-nft-test modules-uml-test modules-lab-test modules-bench
 modules-units: venv collection
-	$(MODULES_PYTEST) $(MODULES_UNIT_TESTS) --deselect tests/unit/plugins/modules/test_fwmark_netns.py
+	$(MODULES_PYTEST) $(MODULES_UNIT_TESTS) --deselect tests/unit/plugins/modules/test_fwmark_netns.py \
+	  --deselect tests/unit/plugins/modules/test_ipvs_modules_uml.py
 
 modules-nft-test: venv collection
 	@command -v ip >/dev/null && command -v nft >/dev/null || scripts/install-deps.sh
 	@dpkg-query -W -f='$${Status}' nftables 2>/dev/null | grep -q "install ok installed" \
 	  || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables >/dev/null; }
 	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_fwmark_netns.py
+
+modules-uml-test: venv collection | $(STAMPS)/deps
+	scripts/build-rootfs.sh >/dev/null
+	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_ipvs_modules_uml.py
 
 # The modules on real IPVS: one of the lab scenarios run by `make lab-test`.
 LAB_TEST_SCENARIOS += ipvs_modules

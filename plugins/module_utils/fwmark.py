@@ -409,7 +409,11 @@ class Runner(object):
         nft = self._bin('nft', _NFT_PACKAGE, required=False)
         if not nft:
             return False
-        rc, _out, _err = self.run([nft, '-c', '-f', '-'], data=script.rstrip('\n'), ok_rcs=(0, 1))
+        # any failure means no: rc 1 when the kernel refuses the table (no inet family),
+        # rc 3 when it has no nf_tables at all (the UML lab: "Unable to initialize
+        # Netlink socket: Protocol not supported")
+        rc, _out, _err = self.module.run_command([nft, '-c', '-f', '-'], data=script.rstrip('\n'),
+                                                 binary_data=False, environ_update=_ENV, check_rc=False)
         return rc == 0
 
     # iptables
