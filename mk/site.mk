@@ -4,6 +4,7 @@
 #   make site-converge    site.yml on the running lab (again)
 #   make site-demo        the demonstration only
 #   make site-test        molecule test -s site (the end-to-end proofs; also in lab-test)
+#   make site-offline-test  the drain bookkeeping of the operations playbooks, no lab needed
 #   make site-bench       figures: failover gaps, health-check reaction, LVS vs mod_proxy
 #                         throughput, site.yml first/second run (benchmarks/site_bench.sh)
 SITE_INVENTORY ?= inventories/lab
@@ -11,7 +12,7 @@ SITE_INVENTORY ?= inventories/lab
 # After the lab's own scenario and the other lab scenarios: the end-to-end proofs.
 LAB_TEST_SCENARIOS += site
 
-.PHONY: lab site-prepare site-converge site-demo site-test site-bench
+.PHONY: lab site-prepare site-converge site-demo site-test site-bench site-offline-test
 lab: venv collection
 	$(MAKE) lab-up
 	$(MAKE) site-converge
@@ -46,3 +47,8 @@ site-ee: venv
 	test -x $(EE_VENV)/bin/ansible-builder || { python3 -m venv $(EE_VENV) && $(EE_VENV)/bin/pip install -q --disable-pip-version-check 'ansible-builder>=3.1,<4'; }
 	$(EE_VENV)/bin/ansible-builder create -f execution-environment.yml --context build/ee/context --output-filename Containerfile
 	@echo "site-ee: build context in build/ee/context (ansible-builder build --context build/ee/context ... where the base image can be pulled)"
+
+# No lab, no root needed: playbooks/tasks/drained_hosts.yml against local "directors".
+site-offline-test: venv collection
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  SITE_OFFLINE_DIR=$$d ansible-playbook -i molecule/site/offline/inventory.yml molecule/site/offline/drain_bookkeeping.yml
