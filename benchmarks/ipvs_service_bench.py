@@ -18,6 +18,7 @@ target, the median of --repeat runs of:
 
 Usage (from the repository, the lab up):
     python benchmarks/ipvs_service_bench.py [--host director1] [--sizes 10,100,1000] [--repeat 3]
+    python benchmarks/ipvs_service_bench.py --uml       # in a private UML guest, no lab
     python benchmarks/ipvs_service_bench.py --local     # on a host that has IPVS itself
 
 The benchmark service is 198.51.100.99:80 (module test range); its real servers are
@@ -161,6 +162,22 @@ def run_local(sizes, repeat):
         shutil.rmtree(tmp)
 
 
+def run_uml(sizes, repeat):
+    """In a private user-mode-linux guest (tests/unit/plugins/modules/uml_guest.py)."""
+    sys.path.insert(0, os.path.join(TOP, 'tests', 'unit', 'plugins', 'modules'))
+    from uml_guest import run_job
+    work = tempfile.mkdtemp(prefix='lvs-ipvs-bench.')
+    try:
+        with tarfile.open(fileobj=io.BytesIO(payload()), mode='r:gz') as tar:
+            tar.extractall(work)
+        rc, out = run_job('python3 /work/runner.py %s %d\n' % (sizes, repeat), work, timeout=3600)
+        if rc != 0:
+            raise SystemExit('benchmark failed in the guest:\n%s' % out)
+        return out
+    finally:
+        shutil.rmtree(work)
+
+
 def report(text, where):
     figures = {}
     for line in text.splitlines():
@@ -190,11 +207,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--host', default='director1', help='lab host to run on (lab/lab.sh ssh)')
     parser.add_argument('--local', action='store_true', help='run here (this kernel must have IPVS)')
+    parser.add_argument('--uml', action='store_true',
+                        help='run in a private user-mode-linux guest (no lab needed; root)')
     parser.add_argument('--sizes', default='10,100,1000')
     parser.add_argument('--repeat', type=int, default=3)
     opts = parser.parse_args()
     if opts.local:
         report(run_local(opts.sizes, opts.repeat), 'this host')
+    elif opts.uml:
+        report(run_uml(opts.sizes, opts.repeat), 'a private UML guest (1 CPU)')
     else:
         report(run_remote(opts.host, opts.sizes, opts.repeat), 'lab host %s' % opts.host)
 

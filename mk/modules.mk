@@ -9,7 +9,8 @@
 #                           guest, no network (~40-70 s; root; builds the rootfs if needed;
 #                           part of `make units` too when the rootfs is already built)
 #   make modules-lab-test   molecule/ipvs_modules on the UML lab's directors (real IPVS)
-#   make modules-bench      benchmarks/ipvs_service_bench.py on a lab director
+#   make modules-bench      benchmarks/ipvs_service_bench.py in a private UML guest (~4 min)
+#   make modules-bench-lab  the same on a lab director (BENCH_HOST=director1)
 
 MODULES_UNIT_TESTS := tests/unit/plugins/module_utils/test_ipvs.py \
   tests/unit/plugins/module_utils/test_fwmark.py tests/unit/plugins/modules
@@ -37,8 +38,13 @@ modules-lab-test: venv collection
 	molecule test -s ipvs_modules
 
 # Figures, not a test: the module vs one ipvsadm per real server vs one raw ipvsadm -R,
-# for 10/100/1000 real servers, on a lab director (brings the lab up if needed).
+# for 10/100/1000 real servers (docs/modules.md has the table).
 BENCH_HOST ?= director1
-modules-bench: venv collection
+.PHONY: modules-bench-lab
+modules-bench: venv collection | $(STAMPS)/deps
+	scripts/build-rootfs.sh >/dev/null
+	python benchmarks/ipvs_service_bench.py --uml
+
+modules-bench-lab: venv collection
 	$(MAKE) lab-up
 	python benchmarks/ipvs_service_bench.py --host $(BENCH_HOST)
