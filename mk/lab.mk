@@ -11,7 +11,8 @@ REAL_SERVERS ?= 2
 HOST ?= director1
 # Lab scenarios run in this order by lab-test; other areas append theirs, e.g.
 #   LAB_TEST_SCENARIOS += director
-LAB_TEST_SCENARIOS ?= lab
+# lab goes first; mk files included before this one may already have appended theirs.
+LAB_TEST_SCENARIOS := lab $(filter-out lab,$(LAB_TEST_SCENARIOS))
 LAB := $(TOP)/lab/lab.sh
 
 .PHONY: lab-up lab-down lab-status lab-ssh lab-test lab-bench
