@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -191,8 +190,8 @@ def report(text, where):
     for n in sizes:
         conv, noop = figures[('converge', n)], figures[('noop', n)]
         perp, rest = figures[('per_process', n)], figures[('restore', n)]
-        print('| %d | %.3f | %.3f | %.3f | %.3f | %.1fx | %.1fx |' % (n, conv, noop, perp, rest, perp / conv,
-                                                                     conv / rest))
+        row = (n, conv, noop, perp, rest, perp / conv, conv / rest)
+        print('| %d | %.3f | %.3f | %.3f | %.3f | %.1fx | %.1fx |' % row)
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         growth = figures[('converge', large)] / figures[('converge', small)]
@@ -204,7 +203,7 @@ def report(text, where):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--host', default='director1', help='lab host to run on (lab/lab.sh ssh)')
     parser.add_argument('--local', action='store_true', help='run here (this kernel must have IPVS)')
     parser.add_argument('--uml', action='store_true',

@@ -133,8 +133,6 @@ def test_save_fwmark_services(table):
     assert six.family == 6 and (A('2001:db8::1'), 0) in six.real_servers
 
 
-
-
 def test_save_empty_table():
     assert ipvs.parse_save(fixture('empty.txt')) == {}
 
