@@ -20,12 +20,17 @@ case "${1:-create}" in
     if podman network exists "$NAME"; then
       # An existing network must be the one we expect: internal, right subnet.
       got="$(podman network inspect "$NAME" --format '{{.Internal}} {{range .Subnets}}{{.Subnet}}{{end}}')"
-      if [ "$got" != "true $SUBNET" ]; then
-        echo "network.sh: network $NAME exists as '$got', expected 'true $SUBNET';" \
-             "remove it (scripts/podman/network.sh remove) and retry" >&2
+      [ "$got" = "true $SUBNET" ] && exit 0
+      # Made by something else (e.g. a molecule driver that found it missing): replace it
+      # when no container uses it, otherwise stop.
+      users="$(podman ps -a --filter "network=$NAME" --format '{{.Names}}' | tr '\n' ' ')"
+      if [ -n "$users" ]; then
+        echo "network.sh: network $NAME is '$got', expected 'true $SUBNET', and containers" \
+             "use it ($users); remove them, then retry" >&2
         exit 1
       fi
-      exit 0
+      echo "network.sh: replacing network $NAME ('$got') by the internal $SUBNET one" >&2
+      podman network rm "$NAME" >/dev/null
     fi
     podman network create --internal --disable-dns \
       --subnet "$SUBNET" --gateway "$GATEWAY" "$NAME" >/dev/null
