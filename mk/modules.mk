@@ -28,6 +28,7 @@ modules-nft-test: venv collection
 	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_fwmark_netns.py
 
 modules-uml-test: venv collection | $(STAMPS)/deps
+	@command -v gcc >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; }
 	scripts/build-rootfs.sh >/dev/null
 	$(MODULES_PYTEST) -rs tests/unit/plugins/modules/test_ipvs_modules_uml.py
 
@@ -42,6 +43,7 @@ modules-lab-test: venv collection
 BENCH_HOST ?= director1
 .PHONY: modules-bench-lab
 modules-bench: venv collection | $(STAMPS)/deps
+	@command -v gcc >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; }
 	scripts/build-rootfs.sh >/dev/null
 	python benchmarks/ipvs_service_bench.py --uml
 
