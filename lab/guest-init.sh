@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # PID 1 of a user-mode-linux lab guest (installed as /usr/local/sbin/lvslab-init in the lab
 # image layer; see lab/lab.sh). It is not systemd: it prepares the guest kernel (modules,
 # bridge, one network namespace per lab host) and starts every lab host of this guest as a

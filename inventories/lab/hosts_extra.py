@@ -26,7 +26,7 @@ def real_servers():
     try:
         with open(os.path.join(lab_dir(), "state.env"), encoding="utf-8") as f:
             for line in f:
-                key, _, value = line.strip().partition("=")
+                key, dummy, value = line.strip().partition("=")
                 if key == "REAL_SERVERS" and value.isdigit():
                     return min(int(value), MAX_REAL_SERVERS)
     except OSError:
