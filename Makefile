@@ -30,7 +30,7 @@ export PY_COLORS ?= 0
 .PHONY: help deps venv collection test lint sanity units molecule
 help:
 	@echo "make lab        bring up the lab cluster, run site.yml, show the demo"
-	@echo "make test       run every test (lint sanity units molecule lab)"
+	@echo "make test       run every test (lint sanity units offline-tests molecule lab-test)"
 	@echo "make lint | sanity | units | molecule | lab-up | lab-down | lab-ssh HOST=..."
 
 # --- installation ----------------------------------------------------------
@@ -56,7 +56,14 @@ test:
 	$(MAKE) lint
 	$(MAKE) sanity
 	$(MAKE) units
+	$(MAKE) offline-tests
 	$(MAKE) molecule
 	$(MAKE) lab-test
+
+# Tests of rendered files and playbooks that need no containers and no lab.
+.PHONY: offline-tests
+offline-tests:
+	$(MAKE) director-render
+	$(MAKE) site-offline-test
 
 -include mk/*.mk
