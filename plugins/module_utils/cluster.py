@@ -96,16 +96,23 @@ def parse_address(field, value):
         _fail(field, value, 'is not an IPv4 or IPv6 address')
 
 
-def _int(field, value, low, high):
-    if isinstance(value, bool):
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
+def checked_int(field, value, low, high, error=None):
+    """``value`` as an int in [low, high], or ``error`` (default ClusterModelError) naming
+    the field and the value. One definition for the cluster, IPVS and fwmark models."""
+    error = error or ClusterModelError
+    if isinstance(value, bool) or value is None:
+        raise error('%s: %r must be an integer from %d to %d' % (field, value, low, high))
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    if number < low or number > high:
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
+        number = None
+    if number is None or number < low or number > high:
+        raise error('%s: %r must be an integer from %d to %d' % (field, value, low, high))
     return number
+
+
+def _int(field, value, low, high):
+    return checked_int(field, value, low, high)
 
 
 def _bool(field, value):

@@ -23,7 +23,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.lvs.cluster.plugins.module_utils.cluster import FWMARK_MAX, PROTOCOLS
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster import FWMARK_MAX, PROTOCOLS, checked_int
 
 NFT_TABLE = 'lvs_fwmark'
 NFT_FAMILY = 'inet'
@@ -103,15 +103,7 @@ class MarkRule(object):
 
 
 def _int(field, value, low, high):
-    if isinstance(value, bool) or value is None:
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    if number < low or number > high:
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    return number
+    return checked_int(field, value, low, high, FwmarkError)
 
 
 def rule_from_dict(item, field):

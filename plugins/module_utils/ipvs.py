@@ -27,7 +27,7 @@ import ipaddress
 import re
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster import (
-    FWMARK_MAX, PROTOCOLS, SCHEDULERS, SCHEDULER_FLAGS, WEIGHT_MAX, FORWARDING,
+    FWMARK_MAX, PROTOCOLS, SCHEDULERS, SCHEDULER_FLAGS, WEIGHT_MAX, FORWARDING, checked_int,
 )
 
 # ipvsadm's spelling of each protocol in -S output (and -R input)
@@ -59,15 +59,7 @@ def _fail(field, value, why):
 
 
 def _int(field, value, low, high):
-    if isinstance(value, bool) or value is None:
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    if number < low or number > high:
-        _fail(field, value, 'must be an integer from %d to %d' % (low, high))
-    return number
+    return checked_int(field, value, low, high, IPVSModelError)
 
 
 def parse_address(field, value):
