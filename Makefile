@@ -63,6 +63,7 @@ test:
 # Tests of rendered files and playbooks that need no containers and no lab.
 .PHONY: offline-tests
 offline-tests:
+	$(MAKE) collection-build-test
 	$(MAKE) director-render
 	$(MAKE) site-offline-test
 
