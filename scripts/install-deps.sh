@@ -6,7 +6,7 @@ PKGS=(
   python3-venv python3-pip git make rsync curl jq openssh-client sshpass
   podman runc netavark aardvark-dns catatonit slirp4netns fuse-overlayfs
   debootstrap user-mode-linux iptables iproute2 bridge-utils util-linux gcc libc6-dev
-  keepalived nftables
+  keepalived nftables ipvsadm
 )
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 1; }
 missing=()
