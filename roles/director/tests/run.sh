@@ -58,6 +58,13 @@ if grep -q virtual_server "$RENDER_DIR/director1.conf"; then bad "ipvsadm backen
 else ok "ipvsadm backend: VRRP only"; fi
 out="$(keepalived_t "$RENDER_DIR/director1.conf" 2>&1)" && ok "keepalived -t accepts the VRRP-only file" || bad "VRRP-only file: $out"
 
+# 3b. VRRPv3 with a sub-second advert interval: rendered, accepted by keepalived -t.
+play -e director_vrrp_version=3 -e director_vrrp_advert_int=0.3 > "$WORK/play.log" 2>&1 || { cat "$WORK/play.log"; bad "render (VRRPv3, advert_int 0.3)"; }
+grep -q 'vrrp_version 3' "$RENDER_DIR/director1.conf" && grep -q 'advert_int 0.3' "$RENDER_DIR/director1.conf" \
+  && ok "VRRPv3 with advert_int 0.3 rendered" || bad "VRRPv3 / advert_int 0.3 not rendered"
+if out="$(keepalived_t "$RENDER_DIR/director1.conf" 2>&1)" && ! grep -q 'must be an integer' <<<"$out"; then ok "keepalived -t accepts VRRPv3 with advert_int 0.3"
+else bad "VRRPv3 file: $out"; fi
+
 # 4. Preflight refusals: the play fails, the message names the field and the value.
 refuse() {  # refuse "expected message regex" ansible-playbook-args...
   local want="$1"; shift
@@ -72,6 +79,10 @@ refuse 'director_priority: 300' -e director_priority=300
 refuse 'director_vrrp_auth_pass: \(hidden, 9 characters\)' -e director_vrrp_auth_pass=123456789
 refuse 'director_vrrp_router_id: 256' -e director_vrrp_router_id=256
 refuse 'director_backend' -e director_backend=lvsd
+refuse 'director_vrrp_version: 2, director_vrrp_advert_int: 0.5' -e director_vrrp_advert_int=0.5
+refuse 'director_vrrp_version: 3, director_vrrp_advert_int: 1' -e director_vrrp_version=3 -e director_vrrp_auth_pass=secret
+refuse 'director_vrrp_version must be one of: 2, 3, got: 4' -e director_vrrp_version=4
+refuse "argument 'director_vrrp_advert_int' is of type str" -e director_vrrp_advert_int=fast
 refuse "lvs_virtual_services\[api\]\.fwmark: 1 is already used" -e '{"lvs_virtual_services": [{"name": "www", "vip": "198.51.100.100", "ports": [80, 443], "fwmark": 1}, {"name": "api", "vip": "198.51.100.101", "ports": [80, 8080], "fwmark": 1}]}'
 refuse "real_servers\[0\]: 'ghost' has no address" -e '{"lvs_virtual_services": [{"name": "www", "vip": "198.51.100.100", "ports": [80], "real_servers": ["ghost"]}]}'
 refuse 'VIP 198.51.100.11 is the own address' -e '{"lvs_virtual_services": [{"name": "www", "vip": "198.51.100.11", "ports": [80]}]}'
