@@ -7,7 +7,9 @@
 #   BENCH_FRESH=1 ...  site: first run measured on a freshly recreated lab (lab-down/up)
 #
 # Parts: site (site.yml first vs second run), failover (VIP move and client gap, stop /
-# kill -9 / freeze, via playbooks/failover_drill.yml), health (real server out/back vs
+# kill -9 / freeze, via playbooks/failover_drill.yml), failover_fast (the same with VRRPv3
+# and a sub-second advert interval), scale (site.yml on a fresh lab of 2, 6, 12 real
+# servers; not in the default set: it recreates the lab), health (real server out/back vs
 # the health-check budget), throughput (requests/s from the client through LVS-DR vs
 # through an Apache mod_proxy balancer on a director in front of the same real servers).
 set -euo pipefail
@@ -17,7 +19,7 @@ export PATH="$TOP/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$TOP/build/collecti
 export ANSIBLE_FORCE_COLOR=false ANSIBLE_STDOUT_CALLBACK=default
 INV="${SITE_INVENTORY:-inventories/lab}"
 RUNS="${RUNS:-3}"
-PARTS=("${@:-site failover health throughput}")
+PARTS=("${@:-site failover failover_fast health throughput}")
 read -r -a PARTS <<< "${PARTS[*]}"
 OUT="$TOP/build/site-bench"
 mkdir -p "$OUT"
@@ -68,6 +70,44 @@ PY
     say "failover $method (advert_int 1): VIP move median $(cut -d' ' -f1 "$OUT/fo-$method.txt" | median) s," \
         "client gap median $(cut -d' ' -f2 "$OUT/fo-$method.txt" | median) s," \
         "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/fo-$method.txt") ($(wc -l < "$OUT/fo-$method.txt") failovers)"
+  done
+  ;;
+failover_fast)
+  # The same drill with VRRPv3 and a sub-second advert interval (director_vrrp_advert_int
+  # FAST_ADVERT, default 0.3), applied with site.yml --tags director; restored afterwards.
+  fast="${FAST_ADVERT:-0.3}"
+  ansible-playbook -i "$INV" site.yml --tags director -e director_vrrp_version=3 -e director_vrrp_advert_int="$fast" > "$OUT/fast-apply.log"
+  sleep 5
+  for method in kill freeze; do
+    : > "$OUT/fof-$method.txt"
+    for i in $(seq "$RUNS"); do
+      ansible-playbook -i "$INV" playbooks/failover_drill.yml -e lvs_drill_method="$method" \
+        -e lvs_drill_client="$client" -e lvs_drill_report="$OUT/fof-$method-$i.json" -e lvs_drill_settle_seconds=8 \
+        > "$OUT/fof-$method-$i.log"
+      python3 - "$OUT/fof-$method-$i.json" >> "$OUT/fof-$method.txt" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))['rounds']:
+    print(r['vip_move_s'], r['max_gap_s'], r['failed'], r['requests'])
+PY
+    done
+    say "failover $method (VRRPv3, advert_int $fast): VIP move median $(cut -d' ' -f1 "$OUT/fof-$method.txt" | median) s," \
+        "client gap median $(cut -d' ' -f2 "$OUT/fof-$method.txt" | median) s," \
+        "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/fof-$method.txt") ($(wc -l < "$OUT/fof-$method.txt") failovers)"
+  done
+  ansible-playbook -i "$INV" site.yml --tags director > "$OUT/fast-restore.log"
+  ;;
+scale)
+  # site.yml first and second run on a fresh lab of SIZES real servers (default 2 6 12).
+  # Recreates the lab for each size and leaves it with the last size.
+  for n in ${SIZES:-2 6 12}; do
+    make -s lab-down >/dev/null && make -s lab-up REAL_SERVERS="$n" >/dev/null
+    ansible-playbook -i "$INV" molecule/site/prepare.yml > "$OUT/scale-$n-prepare.log"
+    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-first.log"; e=$(date +%s.%N)
+    first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
+    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-second.log"; e=$(date +%s.%N)
+    second=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
+    grep -qE 'changed=[1-9]' "$OUT/scale-$n-second.log" && say "WARNING: REAL_SERVERS=$n second run reported changes"
+    say "site.yml with REAL_SERVERS=$n: first run $first s, second run $second s"
   done
   ;;
 health)
@@ -123,7 +163,7 @@ apache2ctl -t 2>/dev/null && systemctl restart apache2"
   say "throughput (ab -n 2000 -c 8 from $client): LVS-DR $lvs req/s, Apache mod_proxy on $standby $proxy req/s," \
       "ratio $(echo "$lvs $proxy" | awk '{ if ($2 > 0) printf "%.2f", $1/$2; else print "n/a" }') ($RUNS runs each)"
   ;;
-*) echo "site_bench: unknown part $part (site failover health throughput)" >&2; exit 2 ;;
+*) echo "site_bench: unknown part $part (site failover failover_fast health throughput scale)" >&2; exit 2 ;;
 esac
 done
 echo "site_bench: report in $OUT/report.txt"
