@@ -1,0 +1,50 @@
+"""Every step of every molecule scenario's test_sequence has its playbook.
+
+molecule (26.x) reports a ``side_effect FILE`` step as "Missing playbook" and carries on,
+unless ``provisioner.playbooks.side_effect`` is set: a scenario can look green while its
+side effects never ran. This test fails instead.
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+import yaml
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASE = os.path.join(TOP, '.config', 'molecule', 'config.yml')
+SCENARIOS = sorted(glob.glob(os.path.join(TOP, 'molecule', '*', 'molecule.yml')))
+
+
+def _load(path):
+    with open(path, encoding='utf-8') as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def test_scenarios_found():
+    assert len(SCENARIOS) >= 7, SCENARIOS
+
+
+@pytest.mark.parametrize('path', SCENARIOS, ids=lambda p: os.path.basename(os.path.dirname(p)))
+def test_every_side_effect_step_runs(path):
+    here = os.path.dirname(path)
+    config = _load(path)
+    base = _load(BASE)
+    sequence = (config.get('scenario') or {}).get('test_sequence') or base['scenario']['test_sequence']
+    playbooks = {}
+    for source in (base, config):  # molecule 26 reads them under provisioner: or ansible:
+        for key in ('provisioner', 'ansible'):
+            playbooks.update((source.get(key) or {}).get('playbooks') or {})
+    problems = []
+    for step in sequence:
+        action, *args = step.split()
+        if action != 'side_effect':
+            continue
+        default = playbooks.get('side_effect') or ('side_effect.yml' if os.path.exists(os.path.join(here, 'side_effect.yml')) else None)
+        if default is None:
+            problems.append('%r: provisioner.playbooks.side_effect is not set, molecule skips the step' % step)
+        for name in args or [default]:
+            if name and not os.path.exists(os.path.join(here, name)):
+                problems.append('%r: %s does not exist' % (step, name))
+    assert not problems, problems
