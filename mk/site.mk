@@ -30,7 +30,7 @@ site-demo: venv collection
 	@cat build/site-demo.txt
 
 site-test: venv collection
-	molecule test -s site
+	SITE_FRESH_LAB=$${SITE_FRESH_LAB:-1} molecule test -s site
 
 site-bench: venv collection
 	benchmarks/site_bench.sh
