@@ -119,9 +119,10 @@ health)
   rs1=$(addr rs1)
   : > "$OUT/health.txt"
   for i in $(seq "$RUNS"); do
-    t0=$(on rs1 'date +%s.%N; systemctl kill -s KILL apache2' | head -1)
+    # apache2.service restarts a killed Apache (Restart=on-abort): a runtime drop-in stops that.
+    t0=$(on rs1 'mkdir -p /run/systemd/system/apache2.service.d; printf "[Service]\nRestart=no\n" > /run/systemd/system/apache2.service.d/lvs-bench.conf; systemctl daemon-reload; date +%s.%N; systemctl kill -s KILL apache2' | head -1)
     t1=$(on "$master" "for i in \$(seq 300); do ipvsadm -Ln | grep -q ' $rs1:' || { date +%s.%N; exit 0; }; sleep 0.1; done; echo never")
-    t2=$(on rs1 'date +%s.%N; systemctl start apache2' | head -1)
+    t2=$(on rs1 'rm -f /run/systemd/system/apache2.service.d/lvs-bench.conf; systemctl daemon-reload; date +%s.%N; systemctl start apache2' | head -1)
     t3=$(on "$master" "for i in \$(seq 300); do ipvsadm -Ln | grep -q ' $rs1:' && { date +%s.%N; exit 0; }; sleep 0.1; done; echo never")
     echo "$t1 $t0 $t3 $t2" | awk '{printf "%.2f %.2f\n", $1-$2, $3-$4}' >> "$OUT/health.txt"
     sleep 3
