@@ -35,6 +35,28 @@ say "lvs.cluster site benchmarks, $(date -u +%FT%TZ), RUNS=$RUNS, $(nproc) cores
 client=$(ansible-inventory -i "$INV" --graph lab_clients | awk -F'--' '/--[a-z]/{print $2; exit}')
 vip_static=$(ansible -i "$INV" localhost -m debug -a "msg={{ (lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first).vip }}" 2>/dev/null | awk -F'"' '/msg/{print $4}')
 
+# drills PREFIX LABEL METHOD...: RUNS failover drills per method (2 failovers each), medians.
+drills() {
+  local prefix="$1" label="$2" method i
+  shift 2
+  for method in "$@"; do
+    : > "$OUT/$prefix-$method.txt"
+    for i in $(seq "$RUNS"); do
+      ansible-playbook -i "$INV" playbooks/failover_drill.yml -e lvs_drill_method="$method" \
+        -e lvs_drill_client="$client" -e lvs_drill_report="$OUT/$prefix-$method-$i.json" -e lvs_drill_settle_seconds=8 \
+        > "$OUT/$prefix-$method-$i.log"
+      python3 - "$OUT/$prefix-$method-$i.json" >> "$OUT/$prefix-$method.txt" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))['rounds']:
+    print(r['vip_move_s'], r['max_gap_s'], r['failed'], r['requests'])
+PY
+    done
+    say "failover $method ($label): VIP move median $(cut -d' ' -f1 "$OUT/$prefix-$method.txt" | median) s," \
+        "client gap median $(cut -d' ' -f2 "$OUT/$prefix-$method.txt" | median) s," \
+        "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/$prefix-$method.txt") ($(wc -l < "$OUT/$prefix-$method.txt") failovers)"
+  done
+}
+
 for part in "${PARTS[@]}"; do
 case "$part" in
 site)
@@ -55,22 +77,7 @@ site)
   say "site.yml first run: ${first} s; second run (changed=0): median $(median < "$OUT/site-second.txt") s of $RUNS"
   ;;
 failover)
-  for method in stop kill freeze; do
-    : > "$OUT/fo-$method.txt"
-    for i in $(seq "$RUNS"); do
-      ansible-playbook -i "$INV" playbooks/failover_drill.yml -e lvs_drill_method="$method" \
-        -e lvs_drill_client="$client" -e lvs_drill_report="$OUT/fo-$method-$i.json" -e lvs_drill_settle_seconds=8 \
-        > "$OUT/fo-$method-$i.log"
-      python3 - "$OUT/fo-$method-$i.json" >> "$OUT/fo-$method.txt" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))['rounds']:
-    print(r['vip_move_s'], r['max_gap_s'], r['failed'], r['requests'])
-PY
-    done
-    say "failover $method (advert_int 1): VIP move median $(cut -d' ' -f1 "$OUT/fo-$method.txt" | median) s," \
-        "client gap median $(cut -d' ' -f2 "$OUT/fo-$method.txt" | median) s," \
-        "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/fo-$method.txt") ($(wc -l < "$OUT/fo-$method.txt") failovers)"
-  done
+  drills fo "advert_int 1" stop kill freeze
   ;;
 failover_fast)
   # The same drill with VRRPv3 and a sub-second advert interval (director_vrrp_advert_int
@@ -78,22 +85,7 @@ failover_fast)
   fast="${FAST_ADVERT:-0.3}"
   ansible-playbook -i "$INV" site.yml --tags director -e director_vrrp_version=3 -e director_vrrp_advert_int="$fast" > "$OUT/fast-apply.log"
   sleep 5
-  for method in kill freeze; do
-    : > "$OUT/fof-$method.txt"
-    for i in $(seq "$RUNS"); do
-      ansible-playbook -i "$INV" playbooks/failover_drill.yml -e lvs_drill_method="$method" \
-        -e lvs_drill_client="$client" -e lvs_drill_report="$OUT/fof-$method-$i.json" -e lvs_drill_settle_seconds=8 \
-        > "$OUT/fof-$method-$i.log"
-      python3 - "$OUT/fof-$method-$i.json" >> "$OUT/fof-$method.txt" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))['rounds']:
-    print(r['vip_move_s'], r['max_gap_s'], r['failed'], r['requests'])
-PY
-    done
-    say "failover $method (VRRPv3, advert_int $fast): VIP move median $(cut -d' ' -f1 "$OUT/fof-$method.txt" | median) s," \
-        "client gap median $(cut -d' ' -f2 "$OUT/fof-$method.txt" | median) s," \
-        "failed requests $(awk '{f+=$3; n+=$4} END {print f " of " n}' "$OUT/fof-$method.txt") ($(wc -l < "$OUT/fof-$method.txt") failovers)"
-  done
+  drills fof "VRRPv3, advert_int $fast" kill freeze
   ansible-playbook -i "$INV" site.yml --tags director > "$OUT/fast-restore.log"
   ;;
 scale)
