@@ -138,7 +138,8 @@ throughput)
 Listen 8080
 <VirtualHost *:8080>
   <Proxy balancer://bench>
-$(printf "$members")    ProxySet lbmethod=byrequests
+$(printf "$members")
+    ProxySet lbmethod=byrequests
   </Proxy>
   ProxyPass / balancer://bench/
 </VirtualHost>
