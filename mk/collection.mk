@@ -22,8 +22,8 @@ collection-build-test: venv
 	  echo "collection-build-test: development files in the tarball (build_ignore)" >&2; exit 1; fi && \
 	export ANSIBLE_COLLECTIONS_PATH="$$d/installed" && \
 	ansible-galaxy collection install --offline --no-deps -p "$$d/installed" "$$tarball" >/dev/null && \
-	ansible-galaxy collection list lvs.cluster > "$$d/list" 2>&1 && grep -q "^# $$d/installed/ansible_collections" "$$d/list" || \
-	  { echo "collection-build-test: lvs.cluster not listed under $$d/installed" >&2; exit 1; }; \
+	{ ansible-galaxy collection list lvs.cluster > "$$d/list" 2>&1 && grep -q "^# $$d/installed/ansible_collections" "$$d/list" || \
+	  { echo "collection-build-test: lvs.cluster not listed under $$d/installed" >&2; exit 1; }; } && \
 	ansible-doc -t module lvs.cluster.ipvs_service >/dev/null && \
 	ansible-doc -t module lvs.cluster.fwmark >/dev/null && \
 	ansible-playbook -i inventories/example lvs.cluster.site --syntax-check >/dev/null && \
