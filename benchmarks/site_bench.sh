@@ -119,9 +119,9 @@ health)
     echo "$t1 $t0 $t3 $t2" | awk '{printf "%.2f %.2f\n", $1-$2, $3-$4}' >> "$OUT/health.txt"
     sleep 3
   done
-  budget=$(ansible -i "$INV" localhost -m debug -a "msg={% set s = lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first %}{{ s.delay_loop + s.health_check.connect_timeout + s.health_check.retry * (s.health_check.delay_before_retry + s.health_check.connect_timeout) }}" 2>/dev/null | awk -F'"' '/msg/{print $4}')
+  budget=$(ansible -i "$INV" localhost -m debug -a "msg={% set s = lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first %}{{ s.delay_loop + s.health_check.connect_timeout + s.health_check.retry * (s.health_check.delay_before_retry + s.health_check.connect_timeout) }}" 2>/dev/null | awk -F': ' '/"msg"/{gsub(/[",]/, "", $2); print $2}')
   say "health check (static: delay_loop, connect_timeout, retry): out after median $(cut -d' ' -f1 "$OUT/health.txt" | median) s," \
-      "back after median $(cut -d' ' -f2 "$OUT/health.txt" | median) s; budget ${budget} s ($RUNS runs)"
+      "back after median $(cut -d' ' -f2 "$OUT/health.txt" | median) s; configured worst case ${budget:-n/a} s (delay_loop + connect_timeout + retry x (delay_before_retry + connect_timeout)) ($RUNS runs)"
   ;;
 throughput)
   # The same two real servers behind (a) LVS-DR on the static VIP, (b) an Apache mod_proxy
