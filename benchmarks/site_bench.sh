@@ -62,7 +62,7 @@ case "$part" in
 site)
   if [ "${BENCH_FRESH:-0}" = 1 ]; then
     make -s lab-down >/dev/null && make -s lab-up >/dev/null
-    ansible-playbook -i "$INV" molecule/site/prepare.yml >/dev/null
+    ansible-playbook -i "$INV" molecule/lab/content.yml >/dev/null
     s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/site-first.log"; e=$(date +%s.%N)
     first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
   else
@@ -93,7 +93,7 @@ scale)
   # Recreates the lab for each size and leaves it with the last size.
   for n in ${SIZES:-2 6 12}; do
     make -s lab-down >/dev/null && make -s lab-up REAL_SERVERS="$n" >/dev/null
-    ansible-playbook -i "$INV" molecule/site/prepare.yml > "$OUT/scale-$n-prepare.log"
+    ansible-playbook -i "$INV" molecule/lab/content.yml > "$OUT/scale-$n-prepare.log"
     s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-first.log"; e=$(date +%s.%N)
     first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
     s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-second.log"; e=$(date +%s.%N)

@@ -3,14 +3,11 @@
 #   make lab              from a fresh machine: lab up, site.yml, a short demonstration
 #   make site-converge    site.yml on the running lab (again)
 #   make site-demo        the demonstration only
-#   make site-test        molecule test -s site (the end-to-end proofs; also in lab-test)
+#   make site-test        molecule test -s lab (the end-to-end proofs; last of lab-test)
 #   make site-offline-test  the drain bookkeeping of the operations playbooks, no lab needed
 #   make site-bench       figures: failover gaps, health-check reaction, LVS vs mod_proxy
 #                         throughput, site.yml first/second run (benchmarks/site_bench.sh)
 SITE_INVENTORY ?= inventories/lab
-
-# After the lab's own scenario and the other lab scenarios: the end-to-end proofs.
-LAB_TEST_SCENARIOS += site
 
 .PHONY: lab site-prepare site-converge site-demo site-test site-bench site-offline-test
 lab: venv collection
@@ -19,18 +16,18 @@ lab: venv collection
 	$(MAKE) site-demo
 
 site-prepare: venv collection
-	ansible-playbook -i $(SITE_INVENTORY) molecule/site/prepare.yml
+	ansible-playbook -i $(SITE_INVENTORY) molecule/lab/content.yml
 
 site-converge: site-prepare
 	ansible-playbook -i $(SITE_INVENTORY) site.yml
 
 site-demo: venv collection
 	@mkdir -p build
-	ansible-playbook -i $(SITE_INVENTORY) molecule/site/demo.yml >/dev/null
+	ansible-playbook -i $(SITE_INVENTORY) molecule/lab/demo.yml >/dev/null
 	@cat build/site-demo.txt
 
 site-test: venv collection
-	SITE_FRESH_LAB=$${SITE_FRESH_LAB:-1} molecule test -s site
+	molecule test -s lab
 
 site-bench: venv collection
 	benchmarks/site_bench.sh
@@ -51,4 +48,4 @@ site-ee: venv
 # No lab, no root needed: playbooks/tasks/drained_hosts.yml against local "directors".
 site-offline-test: venv collection
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
-	  SITE_OFFLINE_DIR=$$d ansible-playbook -i molecule/site/offline/inventory.yml molecule/site/offline/drain_bookkeeping.yml
+	  SITE_OFFLINE_DIR=$$d ansible-playbook -i molecule/lab/offline/inventory.yml molecule/lab/offline/drain_bookkeeping.yml

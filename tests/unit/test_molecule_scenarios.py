@@ -23,7 +23,17 @@ def _load(path):
 
 
 def test_scenarios_found():
-    assert len(SCENARIOS) >= 7, SCENARIOS
+    names = {os.path.basename(os.path.dirname(p)) for p in SCENARIOS}
+    expected = {'real_server', 'apache_balancer', 'director', 'director_ipvsadm', 'ipvs_modules', 'lab'}
+    assert expected <= names, sorted(expected - names)
+
+
+def test_lab_scenario_converges_with_site_yml():
+    """`molecule test -s lab` is the end-to-end test: its converge is the top-level site.yml."""
+    here = os.path.join(TOP, 'molecule', 'lab')
+    converge = _load(os.path.join(here, 'converge.yml'))
+    imported = [play.get('ansible.builtin.import_playbook') for play in converge]
+    assert [os.path.normpath(os.path.join(here, i)) for i in imported] == [os.path.join(TOP, 'site.yml')], imported
 
 
 @pytest.mark.parametrize('path', SCENARIOS, ids=lambda p: os.path.basename(os.path.dirname(p)))
