@@ -8,7 +8,8 @@
 #
 # Parts: site (site.yml first vs second run), failover (VIP move and client gap, stop /
 # kill -9 / freeze, via playbooks/failover_drill.yml), failover_fast (the same with VRRPv3
-# and a sub-second advert interval), scale (site.yml on a fresh lab of 2, 6, 12 real
+# and a sub-second advert interval), config_change (real servers added by site.yml while two
+# clients loop: failed requests, VRRP transitions), scale (site.yml on a fresh lab of 2, 6, 12 real
 # servers; not in the default set: it recreates the lab), health (real server out/back vs
 # the health-check budget), throughput (requests/s from the client through LVS-DR vs
 # through an Apache mod_proxy balancer on a director in front of the same real servers).
@@ -19,7 +20,7 @@ export PATH="$TOP/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$TOP/build/collecti
 export ANSIBLE_FORCE_COLOR=false ANSIBLE_STDOUT_CALLBACK=default
 INV="${SITE_INVENTORY:-inventories/lab}"
 RUNS="${RUNS:-3}"
-PARTS=("${@:-site failover failover_fast health throughput}")
+PARTS=("${@:-site failover failover_fast config_change health throughput}")
 read -r -a PARTS <<< "${PARTS[*]}"
 OUT="$TOP/build/site-bench"
 mkdir -p "$OUT"
@@ -57,23 +58,38 @@ PY
   done
 }
 
+# site_run LOG: one site.yml run; prints its wall-clock seconds.
+site_run() {
+  local s e
+  s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$1"; e=$(date +%s.%N)
+  echo "$e $s" | awk '{printf "%.1f\n", $1-$2}'
+}
+# second_runs PREFIX: RUNS further site.yml runs, each of which must change nothing; their
+# times go to PREFIX.txt, their logs to PREFIX-N.log.
+second_runs() {
+  local i
+  : > "$1.txt"
+  for i in $(seq "$RUNS"); do
+    site_run "$1-$i.log" >> "$1.txt"
+    if grep -qE 'changed=[1-9]' "$1-$i.log"; then say "WARNING: $(basename "$1") run $i reported changes"; fi
+  done
+}
+# fresh_lab N: the lab recreated with N real servers and its web content.
+fresh_lab() {
+  make -s lab-down >/dev/null && make -s lab-up REAL_SERVERS="$1" >/dev/null
+  ansible-playbook -i "$INV" molecule/lab/content.yml
+}
+
 for part in "${PARTS[@]}"; do
 case "$part" in
 site)
   if [ "${BENCH_FRESH:-0}" = 1 ]; then
-    make -s lab-down >/dev/null && make -s lab-up >/dev/null
-    ansible-playbook -i "$INV" molecule/lab/content.yml >/dev/null
-    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/site-first.log"; e=$(date +%s.%N)
-    first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
+    fresh_lab "${REAL_SERVERS:-2}" > "$OUT/site-prepare.log"
+    first="$(site_run "$OUT/site-first.log")"
   else
     first="n/a (BENCH_FRESH=1 to measure)"
   fi
-  : > "$OUT/site-second.txt"
-  for i in $(seq "$RUNS"); do
-    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/site-second.log"; e=$(date +%s.%N)
-    echo "$e $s" | awk '{printf "%.1f\n", $1-$2}' >> "$OUT/site-second.txt"
-    if grep -qE 'changed=[1-9]' "$OUT/site-second.log"; then say "WARNING: second run reported changes"; fi
-  done
+  second_runs "$OUT/site-second"
   say "site.yml first run: ${first} s; second run (changed=0): median $(median < "$OUT/site-second.txt") s of $RUNS"
   ;;
 failover)
@@ -88,21 +104,33 @@ failover_fast)
   drills fof "VRRPv3, advert_int $fast" kill freeze
   ansible-playbook -i "$INV" site.yml --tags director > "$OUT/fast-restore.log"
   ;;
+config_change)
+  # molecule/lab/config_change.yml RUNS times: every real server but rs1 taken out of the
+  # model, then added back by site.yml --tags director while two clients loop (www and
+  # static VIPs). Failed requests of how many, VRRP transitions on the directors.
+  : > "$OUT/cc.txt"
+  for i in $(seq "$RUNS"); do
+    ansible-playbook -i "$INV" molecule/lab/config_change.yml > "$OUT/cc-$i.log" 2>&1 || say "WARNING: config change run $i failed (see $OUT/cc-$i.log)"
+    python3 - "$OUT/cc-$i.log" >> "$OUT/cc.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+loops = re.findall(r'ok=(\d+) failed=(\d+)', text.split('No failed request')[-1])[:2]
+trans = re.search(r'transitions \[([^]]*)\]', text)
+n = sum(int(o) + int(f) for o, f in loops)
+print(sum(int(f) for o, f in loops), n, sum(int(t) for t in re.findall(r'\d+', trans.group(1))) if trans else 'n/a')
+PY
+  done
+  say "config change under load ($(ansible-inventory -i "$INV" --graph lvs_real_servers | grep -c -- '--') real servers, all but rs1 added back by site.yml):" \
+      "failed requests $(awk '{f+=$1; n+=$2} END {print f " of " n}' "$OUT/cc.txt"), VRRP transitions $(awk '{t+=$3} END {print t}' "$OUT/cc.txt") ($RUNS runs)"
+  ;;
 scale)
   # site.yml first run (once: it needs a fresh lab) and second run (RUNS times, median) on
   # a fresh lab of SIZES real servers (default 2 6 12). Recreates the lab for each size and
   # leaves it with the last size.
   for n in ${SIZES:-2 6 12}; do
-    make -s lab-down >/dev/null && make -s lab-up REAL_SERVERS="$n" >/dev/null
-    ansible-playbook -i "$INV" molecule/lab/content.yml > "$OUT/scale-$n-prepare.log"
-    s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-first.log"; e=$(date +%s.%N)
-    first=$(echo "$e $s" | awk '{printf "%.1f", $1-$2}')
-    : > "$OUT/scale-$n-second.txt"
-    for i in $(seq "$RUNS"); do
-      s=$(date +%s.%N); ansible-playbook -i "$INV" site.yml > "$OUT/scale-$n-second-$i.log"; e=$(date +%s.%N)
-      echo "$e $s" | awk '{printf "%.1f\n", $1-$2}' >> "$OUT/scale-$n-second.txt"
-      if grep -qE 'changed=[1-9]' "$OUT/scale-$n-second-$i.log"; then say "WARNING: REAL_SERVERS=$n second run $i reported changes"; fi
-    done
+    fresh_lab "$n" > "$OUT/scale-$n-prepare.log"
+    first=$(site_run "$OUT/scale-$n-first.log")
+    second_runs "$OUT/scale-$n-second"
     say "site.yml with REAL_SERVERS=$n: first run (fresh lab) $first s, second run (changed=0) median $(median < "$OUT/scale-$n-second.txt") s of $RUNS"
   done
   ;;
@@ -161,7 +189,7 @@ apache2ctl -t 2>/dev/null && systemctl restart apache2"
   say "throughput (ab -n 2000 -c 8 from $client): LVS-DR $lvs req/s, Apache mod_proxy on $standby $proxy req/s," \
       "ratio $(echo "$lvs $proxy" | awk '{ if ($2 > 0) printf "%.2f", $1/$2; else print "n/a" }') ($RUNS runs each)"
   ;;
-*) echo "site_bench: unknown part $part (site failover failover_fast health throughput scale)" >&2; exit 2 ;;
+*) echo "site_bench: unknown part $part (site failover failover_fast config_change health throughput scale)" >&2; exit 2 ;;
 esac
 done
 echo "site_bench: report in $OUT/report.txt"
