@@ -26,6 +26,8 @@ OUT="$TOP/build/site-bench"
 mkdir -p "$OUT"
 KEY="$TOP/.lab/ssh/id_lab"
 SSH=(ssh -n -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5)
+# members GROUP: the inventory hosts of GROUP, one a line.
+members() { ansible-inventory -i "$INV" --graph "$1" | awk -F'--' '/--[a-z]/{print $2}'; }
 addr() { ansible-inventory -i "$INV" --host "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ansible_host"])'; }
 on() { local h; h=$(addr "$1"); shift; "${SSH[@]}" "root@$h" "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "n/a"} else if (NR % 2) {print a[(NR+1)/2]} else {printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}}'; }
@@ -33,7 +35,7 @@ say() { printf '%s\n' "$*" | tee -a "$OUT/report.txt"; }
 : > "$OUT/report.txt"
 say "lvs.cluster site benchmarks, $(date -u +%FT%TZ), RUNS=$RUNS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-client=$(ansible-inventory -i "$INV" --graph lab_clients | awk -F'--' '/--[a-z]/{print $2; exit}')
+client=$(members lab_clients | sed -n 1p)
 vip_static=$(ansible -i "$INV" localhost -m debug -a "msg={{ (lvs_virtual_services | lvs.cluster.lvs_services(hostvars, groups) | selectattr('name','equalto','static') | first).vip }}" 2>/dev/null | awk -F'"' '/msg/{print $4}')
 
 # drills PREFIX LABEL METHOD...: RUNS failover drills per method (2 failovers each), medians.
@@ -116,12 +118,13 @@ import re, sys
 text = open(sys.argv[1]).read()
 loops = re.findall(r'ok=(\d+) failed=(\d+)', text.split('No failed request')[-1])[:2]
 trans = re.search(r'transitions \[([^]]*)\]', text)
-n = sum(int(o) + int(f) for o, f in loops)
-print(sum(int(f) for o, f in loops), n, sum(int(t) for t in re.findall(r'\d+', trans.group(1))) if trans else 'n/a')
+if len(loops) == 2 and trans:  # else no figures: the run is left out, not counted as 0
+    print(sum(int(f) for o, f in loops), sum(int(o) + int(f) for o, f in loops),
+          sum(int(t) for t in re.findall(r'\d+', trans.group(1))))
 PY
   done
-  say "config change under load ($(ansible-inventory -i "$INV" --graph lvs_real_servers | grep -c -- '--') real servers, all but rs1 added back by site.yml):" \
-      "failed requests $(awk '{f+=$1; n+=$2} END {print f " of " n}' "$OUT/cc.txt"), VRRP transitions $(awk '{t+=$3} END {print t}' "$OUT/cc.txt") ($RUNS runs)"
+  say "config change under load ($(members lvs_real_servers | wc -l) real servers, all but rs1 added back by site.yml):" \
+      "failed requests $(awk '{f+=$1; n+=$2} END {print f " of " n}' "$OUT/cc.txt"), VRRP transitions $(awk '{t+=$3} END {print t}' "$OUT/cc.txt") ($(wc -l < "$OUT/cc.txt") of $RUNS runs with figures)"
   ;;
 scale)
   # site.yml first run (once: it needs a fresh lab) and second run (RUNS times, median) on
@@ -137,7 +140,7 @@ scale)
 health)
   # rs1's Apache killed and restarted; time until the active director's table changes.
   master=""
-  for d in $(ansible-inventory -i "$INV" --graph lvs_directors | awk -F'--' '/--[a-z]/{print $2}'); do
+  for d in $(members lvs_directors); do
     if on "$d" "ip -o addr show" | grep -q " $vip_static/"; then master=$d; fi
   done
   rs1=$(addr rs1)
@@ -159,18 +162,18 @@ throughput)
   # The same two real servers behind (a) LVS-DR on the static VIP, (b) an Apache mod_proxy
   # balancer on the standby director, port 8080. ab from the client, 1 KB page, keep-alive off.
   standby=""
-  for d in $(ansible-inventory -i "$INV" --graph lvs_directors | awk -F'--' '/--[a-z]/{print $2}'); do
+  for d in $(members lvs_directors); do
     on "$d" "ip -o addr show" | grep -q " $vip_static/" || standby=$d
   done
-  members=""
-  for r in $(ansible-inventory -i "$INV" --graph lvs_real_servers | awk -F'--' '/--[a-z]/{print $2}'); do
-    members="$members    BalancerMember http://$(addr "$r"):80\n"
+  balancer_members=""
+  for r in $(members lvs_real_servers); do
+    balancer_members="$balancer_members    BalancerMember http://$(addr "$r"):80\n"
   done
   on "$standby" "cat > /etc/apache2/sites-available/lvs-bench.conf <<CONF
 Listen 8080
 <VirtualHost *:8080>
   <Proxy balancer://bench>
-$(printf "$members")
+$(printf "$balancer_members")
     ProxySet lbmethod=byrequests
   </Proxy>
   ProxyPass / balancer://bench/
