@@ -28,6 +28,8 @@ BRIDGE_MAC=02:1b:00:00:00:01
 LAB_NET=198.51.100.0/25
 TAP_PREFIX=lvslab-
 CHAIN=LVSLAB-FWD
+OWNER_PREFIX="lvslab lab_dir="
+OWNER_TAG="$OWNER_PREFIX$LAB_DIR"
 UMID_PREFIX=lvslab-
 UML=/usr/bin/linux.uml
 UML_VERSION_DIR=/usr/lib/uml/modules
@@ -87,6 +89,11 @@ preflight() {
   [[ "$guests" =~ ^[1-4]$ ]] || die "LAB_GUESTS=$guests: must be 1 to 4"
   # Names and the subnet must be free (ours are cleaned up by 'down' before we get here).
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    local owner
+    owner="$(net_owner)"
+    if [ -n "$owner" ] && [ "$owner" != "$LAB_DIR" ]; then
+      die "interface $BRIDGE belongs to the lab of another checkout ($owner); there is one lab per machine (one subnet, $LAB_NET): take that one down first: LAB_DIR=$owner $TOP/lab/lab.sh down"
+    fi
     die "interface $BRIDGE already exists and is not from a running lab: remove it or run 'make lab-down' if it is a leftover of ours"
   fi
   local i
@@ -233,12 +240,16 @@ net_up() {
   touch "$LAB_DIR/net.owned"   # from here on, lab-down removes what we create
   ip link add "$BRIDGE" type bridge
   ip link set "$BRIDGE" address "$BRIDGE_MAC"
+  # The owner is written on the bridge: a second checkout's lab-up or check-clean can then
+  # name the lab that holds the (single, per machine) lab network.
+  ip link set "$BRIDGE" alias "$OWNER_TAG"
   ip link set "$BRIDGE" type bridge stp_state 0 forward_delay 0 2>/dev/null || true
   sysctl -q -w "net.ipv6.conf.$BRIDGE.disable_ipv6=1" || true
   ip addr add "$BRIDGE_ADDR" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   for ((i = 0; i < guests; i++)); do
     ip tuntap add "$TAP_PREFIX$i" mode tap
+    ip link set "$TAP_PREFIX$i" alias "$OWNER_TAG"
     sysctl -q -w "net.ipv6.conf.$TAP_PREFIX$i.disable_ipv6=1" || true
     ip link set "$TAP_PREFIX$i" master "$BRIDGE" up
   done
@@ -252,6 +263,13 @@ net_up() {
     "$ipt" -w -I FORWARD 1 -i "$BRIDGE" -j "$CHAIN"
     "$ipt" -w -I FORWARD 1 -o "$BRIDGE" -j "$CHAIN"
   done
+}
+
+# The lab directory written on an existing br-lvslab by net_up; empty if none or not ours.
+net_owner() {
+  local a
+  a="$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*[\\] *alias //p' || true)"
+  case "$a" in "$OWNER_PREFIX"*) echo "${a#"$OWNER_PREFIX"}" ;; esac
 }
 
 net_down() {
@@ -544,6 +562,11 @@ cmd_check_clean() {
   ip6tables -w -S "$CHAIN" >/dev/null 2>&1 && left+=("ip6tables chain $CHAIN")
   if [ "${#left[@]}" -gt 0 ]; then
     printf 'lab: left behind: %s\n' "${left[@]}" >&2
+    local owner
+    owner="$(net_owner)"
+    if [ -n "$owner" ] && [ "$owner" != "$LAB_DIR" ]; then
+      log "the lab network belongs to the lab of another checkout ($owner), not to $LAB_DIR: take it down with LAB_DIR=$owner $TOP/lab/lab.sh down"
+    fi
     return 1
   fi
   log "clean: no lab process, interface, mount or firewall rule on this machine"
@@ -589,6 +612,9 @@ cmd_hosts() {
   n="$(state_get REAL_SERVERS)"; g="$(state_get GUESTS)"
   placement "${n:-${REAL_SERVERS:-2}}" "${g:-2}"
 }
+
+# Sourced (tests/unit/test_lab_network.py): functions only, no command.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
