@@ -24,6 +24,8 @@ COLLECTION_LINK := $(COLLECTIONS_ROOT)/ansible_collections/lvs/cluster
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 export CONTAINERS_CONF := $(TOP)/scripts/podman/containers.conf
+# `molecule test -s S` from a clean, per-checkout molecule state (scripts/molecule-test.sh).
+MOLECULE_TEST := $(TOP)/scripts/molecule-test.sh
 export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 

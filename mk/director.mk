@@ -18,6 +18,6 @@ director-render: venv collection
 director-molecule: venv collection
 	@for s in $(DIRECTOR_SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
-	  molecule test -s $$s || { echo "director: scenario $$s FAILED" >&2; exit 1; }; \
+	  $(MOLECULE_TEST) $$s || { echo "director: scenario $$s FAILED" >&2; exit 1; }; \
 	  echo "=== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done

@@ -37,7 +37,7 @@ lab-test: venv collection $(STAMPS)/deps
 	rc=0; \
 	for s in $(LAB_TEST_ORDER); do \
 	  echo "== molecule test -s $$s"; \
-	  molecule test -s $$s || { echo "lab-test: scenario $$s FAILED"; rc=1; }; \
+	  $(MOLECULE_TEST) $$s || { echo "lab-test: scenario $$s FAILED"; rc=1; }; \
 	done; \
 	$(LAB) down || rc=1; \
 	$(LAB) down >/dev/null || rc=1; \

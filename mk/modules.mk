@@ -36,7 +36,7 @@ modules-uml-test: venv collection | $(STAMPS)/deps
 LAB_TEST_SCENARIOS += ipvs_modules
 
 modules-lab-test: venv collection
-	molecule test -s ipvs_modules
+	$(MOLECULE_TEST) ipvs_modules
 
 # Figures, not a test: the module vs one ipvsadm per real server vs one raw ipvsadm -R,
 # for 10/100/1000 real servers (docs/modules.md has the table).

@@ -22,6 +22,6 @@ molecule: image collection
 	@for s in $(SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; \
 	  start=$$(date +%s); \
-	  molecule test -s $$s || { echo "molecule: scenario $$s FAILED" >&2; exit 1; }; \
+	  $(MOLECULE_TEST) $$s || { echo "molecule: scenario $$s FAILED" >&2; exit 1; }; \
 	  echo "=== molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done

@@ -27,7 +27,7 @@ site-demo: venv collection
 	@cat build/site-demo.txt
 
 site-test: venv collection
-	molecule test -s lab
+	$(MOLECULE_TEST) lab
 
 site-bench: venv collection
 	benchmarks/site_bench.sh

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import glob
 import os
+import re
+import subprocess
 
 import pytest
 import yaml
@@ -59,3 +61,27 @@ def test_every_side_effect_step_runs(path):
             if name and not os.path.exists(os.path.join(here, name)):
                 problems.append('%r: %s does not exist' % (step, name))
     assert not problems, problems
+
+
+def test_make_runs_molecule_from_a_clean_state():
+    """Every `molecule test` of the Makefiles goes through scripts/molecule-test.sh.
+
+    molecule's own state directory is named after the checkout's folder name only, so a
+    killed run (or another clone called main) leaves "prepared: true" to the next one,
+    which then skips prepare. The script gives each run an emptied state of its own.
+    """
+    direct = []
+    for path in [os.path.join(TOP, 'Makefile')] + sorted(glob.glob(os.path.join(TOP, 'mk', '*.mk'))):
+        with open(path, encoding='utf-8') as handle:
+            for number, line in enumerate(handle, 1):
+                if line.startswith('\t') and re.search(r'(^\t[\s@-]*|[;&|(]\s*)molecule\s+test\b', line):
+                    direct.append('%s:%d: %s' % (os.path.relpath(path, TOP), number, line.strip()))
+    assert not direct, direct
+
+
+def test_molecule_test_script_refuses_an_unknown_scenario(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path))
+    result = subprocess.run([os.path.join(TOP, 'scripts', 'molecule-test.sh'), 'no_such_scenario'],
+                            capture_output=True, text=True, env=env, check=False, timeout=30)
+    assert result.returncode == 2 and "no scenario 'no_such_scenario'" in result.stderr, result
+    assert not os.path.exists(os.path.join(TOP, 'build', 'molecule', 'no_such_scenario'))
