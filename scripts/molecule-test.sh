@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # molecule-test.sh SCENARIO: `molecule test -s SCENARIO` from a clean molecule state.
 #
 # molecule keeps a scenario's state (created, prepared, inventory) in
