@@ -90,8 +90,7 @@ preflight() {
   # Names and the subnet must be free (ours are cleaned up by 'down' before we get here).
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     local owner
-    owner="$(net_owner)"
-    if [ -n "$owner" ] && [ "$owner" != "$LAB_DIR" ]; then
+    if owner="$(foreign_owner)"; then
       die "interface $BRIDGE belongs to the lab of another checkout ($owner); there is one lab per machine (one subnet, $LAB_NET): take that one down first: LAB_DIR=$owner $TOP/lab/lab.sh down"
     fi
     die "interface $BRIDGE already exists and is not from a running lab: remove it or run 'make lab-down' if it is a leftover of ours"
@@ -270,6 +269,12 @@ net_owner() {
   local a
   a="$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*[\\] *alias //p' || true)"
   case "$a" in "$OWNER_PREFIX"*) echo "${a#"$OWNER_PREFIX"}" ;; esac
+}
+# The lab directory of another checkout that holds the lab network; fails if none does.
+foreign_owner() {
+  local o
+  o="$(net_owner)"
+  [ -n "$o" ] && [ "$o" != "$LAB_DIR" ] && echo "$o"
 }
 
 net_down() {
@@ -563,8 +568,7 @@ cmd_check_clean() {
   if [ "${#left[@]}" -gt 0 ]; then
     printf 'lab: left behind: %s\n' "${left[@]}" >&2
     local owner
-    owner="$(net_owner)"
-    if [ -n "$owner" ] && [ "$owner" != "$LAB_DIR" ]; then
+    if owner="$(foreign_owner)"; then
       log "the lab network belongs to the lab of another checkout ($owner), not to $LAB_DIR: take it down with LAB_DIR=$owner $TOP/lab/lab.sh down"
     fi
     return 1

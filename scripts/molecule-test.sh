@@ -12,6 +12,5 @@ s="${1:?usage: molecule-test.sh SCENARIO}"
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -f "$top/molecule/$s/molecule.yml" ] || { echo "molecule-test: no scenario '$s' (molecule/$s/molecule.yml)" >&2; exit 2; }
 export MOLECULE_EPHEMERAL_DIRECTORY="$top/build/molecule/$s"
-rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
-mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"   # molecule creates it again
 exec molecule test -s "$s"
